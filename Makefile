@@ -1,0 +1,47 @@
+# Two commands for learners: `make lab` (open the course) and `make test` (check it works).
+# Both create .venv on first use and install the course package with its tools into it.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+
+.PHONY: help install lab test unit notebooks lint course clean-checkpoints
+
+help:
+	@echo "make lab     - set up .venv if needed and open the course in JupyterLab"
+	@echo "make test    - set up .venv if needed, lint, unit tests, every notebook in fast mode"
+	@echo "make course  - run every notebook in default mode and store its outputs"
+	@echo "make clean-checkpoints - delete cached trained models (data/checkpoints)"
+
+# Reinstall when pyproject.toml changes (new dependency or floor).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "This course needs Python >= 3.10; run e.g. make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
+# The whole suite. AAE_FAST=1 makes every notebook train on tiny subsets for seconds.
+test: $(STAMP) lint
+	AAE_FAST=1 AAE_PROGRESS=0 $(BIN)/python -m pytest tests $(NOTEBOOKS) \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check aae_utils tests notebooks
+
+# Default mode, outputs stored in place (what GitHub shows). Reuses cached checkpoints.
+course: $(STAMP)
+	AAE_FAST=0 AAE_PROGRESS=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=3600 $(NOTEBOOKS)
+
+clean-checkpoints:
+	rm -rf data/checkpoints

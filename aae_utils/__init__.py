@@ -1,0 +1,28 @@
+"""aae_utils: the helper package of the Adversarial Autoencoders course.
+
+Modules, in the order the course uses them:
+
+- :mod:`aae_utils.config` - device, seed, fast mode, data and checkpoint folders
+- :mod:`aae_utils.data` - MNIST / Fashion-MNIST as tensors, mini-batches, labelled subsets
+- :mod:`aae_utils.models` - the paper's MLP encoder, decoder, discriminator; AE, VAE, AAE
+- :mod:`aae_utils.priors` - Gaussian, 10-Gaussian mixture, swiss roll, categorical
+- :mod:`aae_utils.losses` - reconstruction, KL, discriminator and generator losses
+- :mod:`aae_utils.train` - the three AAE phases, one training engine, ``load_or_train``
+- :mod:`aae_utils.viz` - image grids, latent scatters, manifold sweeps, loss curves
+- :mod:`aae_utils.notebook` - ``setup_notebook()``, the opening cell of every notebook
+"""
+
+__version__ = "0.1.0"
+
+from .config import checkpoint_dir, data_root, get_device, is_fast, seed_everything  # noqa: E402
+from .notebook import setup_notebook  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "checkpoint_dir",
+    "data_root",
+    "get_device",
+    "is_fast",
+    "seed_everything",
+    "setup_notebook",
+]

@@ -1,0 +1,149 @@
+"""Run-time settings shared by every notebook: device, seed, fast mode and paths.
+
+Everything here reads the environment once per call, so a test (or a learner) can change
+``AAE_FAST`` / ``AAE_DATA_DIR`` / ``AAE_DEVICE`` between calls without reloading the module.
+
+Environment variables
+---------------------
+``AAE_FAST=1``
+    Fast mode: tiny data subsets and one or two epochs, so a notebook runs in seconds.
+    The test suite (nbval) and CI use it.
+``AAE_DATA_DIR``
+    Where datasets live, in torchvision's layout (``<root>/MNIST/raw/...``). Defaults to the
+    repository's ``data/`` folder.
+``AAE_CHECKPOINT_DIR``
+    Where trained models are cached. Defaults to ``data/checkpoints/`` in the repository
+    (``data/checkpoints/fast/`` in fast mode, so a test run never overwrites the checkpoints
+    of a full run).
+``AAE_DEVICE``
+    Force a device (``cpu``, ``cuda``, ``mps``) instead of the automatic choice.
+``AAE_PROGRESS=0``
+    Hide progress bars (used when notebooks are executed to refresh their stored outputs).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+#: The repository root when the package is used from a clone (``pip install -e .``).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(
+        f"environment variable {name}={raw!r} is not understood; use 1 (on) or 0 (off)"
+    )
+
+
+def is_fast() -> bool:
+    """True when ``AAE_FAST=1``: notebooks train on tiny subsets for a few seconds."""
+    return _env_flag("AAE_FAST", False)
+
+
+def show_progress() -> bool:
+    """True unless ``AAE_PROGRESS=0``; progress bars are hidden in stored notebook outputs."""
+    return _env_flag("AAE_PROGRESS", True)
+
+
+def _in_repo() -> bool:
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "aae_utils").is_dir()
+
+
+def data_root() -> Path:
+    """Folder holding the datasets (``AAE_DATA_DIR``, else the repository's ``data/``).
+
+    When the package is installed outside a clone (Colab, ``pip install``), the default is
+    ``./data`` under the current working directory.
+    """
+    env = os.environ.get("AAE_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    return (REPO_ROOT / "data") if _in_repo() else Path.cwd() / "data"
+
+
+def checkpoint_dir() -> Path:
+    """Folder for cached checkpoints; fast-mode checkpoints live in a ``fast/`` subfolder."""
+    env = os.environ.get("AAE_CHECKPOINT_DIR")
+    if env:
+        base = Path(env).expanduser()
+    else:
+        base = (REPO_ROOT / "data" / "checkpoints") if _in_repo() else Path.cwd() / "checkpoints"
+    return base / "fast" if is_fast() else base
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """Pick the compute device: CUDA, then Apple's MPS, then the CPU.
+
+    Args:
+        prefer: force a device name (``"cpu"``, ``"cuda"``, ``"mps"``). Defaults to the
+            ``AAE_DEVICE`` environment variable, else the automatic choice.
+
+    Raises:
+        ValueError: if the requested device is unknown or not available on this machine.
+    """
+    name = prefer if prefer is not None else os.environ.get("AAE_DEVICE")
+    if name:
+        name = name.strip().lower()
+        if name not in {"cpu", "cuda", "mps"}:
+            raise ValueError(f"device {name!r} is unknown; use 'cpu', 'cuda' or 'mps'")
+        if name == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was requested but torch sees no CUDA GPU; use 'cpu'")
+        if name == "mps" and not _mps_available():
+            raise ValueError("device 'mps' was requested but is not available; use 'cpu'")
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def seed_everything(seed: int = 0) -> int:
+    """Seed Python, NumPy and torch (all devices) so a run can be repeated.
+
+    Returns the seed, so notebooks can print the value they used.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return seed
+
+
+def display_path(path: Path | str) -> str:
+    """A path as learners should see it: relative to the repository or home, never absolute.
+
+    Stored notebook outputs must not leak the machine's folder layout.
+    """
+    p = Path(path).expanduser().resolve()
+    for base, label in ((REPO_ROOT, "<repo>"), (Path.home().resolve(), "~")):
+        try:
+            return f"{label}/{p.relative_to(base).as_posix()}"
+        except ValueError:
+            continue
+    try:
+        return f"<repo>/{Path(os.path.relpath(p, REPO_ROOT)).as_posix()}"
+    except ValueError:  # another drive on Windows
+        return p.name

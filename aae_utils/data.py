@@ -1,0 +1,214 @@
+"""Datasets as in-memory tensors, a shuffling mini-batch iterator and labelled subsets.
+
+MNIST is 60,000 images of 28x28 bytes: about 190 MB as float32, so the whole set fits on
+any device. Holding it as one tensor avoids the per-batch PIL decoding and ``DataLoader``
+overhead that dominate small-MLP training on a CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from .config import data_root, display_path
+
+#: Canonical dataset names and the torchvision class that reads each one.
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+
+_RAW_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The dataset files are not on disk and could not be downloaded."""
+
+
+@dataclass
+class ImageData:
+    """Images flattened to ``(N, 784)`` floats in [0, 1] and their integer labels ``(N,)``."""
+
+    x: Tensor
+    y: Tensor
+    name: str = "mnist"
+    image_shape: tuple[int, int] = (28, 28)
+
+    def __post_init__(self) -> None:
+        if self.x.ndim != 2:
+            raise ValueError(f"x must have shape (N, D), got {tuple(self.x.shape)}")
+        if self.y.shape != (self.x.shape[0],):
+            raise ValueError(
+                f"y must have shape ({self.x.shape[0]},) to match x, got {tuple(self.y.shape)}"
+            )
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
+    def subset(self, index: Tensor | slice) -> ImageData:
+        """The examples at ``index`` (a slice or an index tensor)."""
+        return ImageData(self.x[index], self.y[index], self.name, self.image_shape)
+
+    def to(self, device: torch.device | str) -> ImageData:
+        return ImageData(self.x.to(device), self.y.to(device), self.name, self.image_shape)
+
+
+def _canonical(name: str) -> str:
+    key = name.strip().lower().replace("_", "-")
+    key = {"fashionmnist": "fashion-mnist", "fmnist": "fashion-mnist"}.get(key, key)
+    if key not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    return key
+
+
+def load_dataset(
+    name: str = "mnist",
+    train: bool = True,
+    *,
+    root: str | Path | None = None,
+    device: torch.device | str = "cpu",
+    download: bool = True,
+    limit: int | None = None,
+) -> ImageData:
+    """Load MNIST or Fashion-MNIST into memory as float tensors.
+
+    Args:
+        name: ``"mnist"`` or ``"fashion-mnist"``.
+        train: the 60,000-image training split (True) or the 10,000-image test split.
+        root: dataset folder in torchvision's layout (``<root>/MNIST/raw/``); defaults to
+            :func:`aae_utils.config.data_root`.
+        device: where the tensors live.
+        download: let torchvision fetch missing files (needs the internet).
+        limit: keep only the first ``limit`` examples (fast mode, tests).
+
+    Raises:
+        DatasetNotFoundError: the files are absent and could not be downloaded; the message
+            says which four files to put where.
+    """
+    from torchvision import datasets  # imported here: torchvision is slow to import
+
+    key = _canonical(name)
+    if limit is not None and (not isinstance(limit, int) or limit <= 0):
+        raise ValueError(f"limit must be a positive int or None, got {limit!r}")
+    root = Path(root) if root is not None else data_root()
+    cls = getattr(datasets, DATASETS[key])
+    try:
+        ds = cls(str(root), train=train, download=download)
+    except Exception as err:  # torchvision raises RuntimeError, URLError, OSError, ...
+        raw = root / DATASETS[key] / "raw"
+        files = "\n".join(f"  {display_path(raw / f)}" for f in _RAW_FILES)
+        how = (
+            "the download failed"
+            if download
+            else "download=False was given"
+        )
+        raise DatasetNotFoundError(
+            f"{DATASETS[key]} is not in {display_path(root)} and {how} "
+            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}).\n"
+            f"Put these four files (or their decompressed versions, without .gz) there:\n"
+            f"{files}\n"
+            "or point AAE_DATA_DIR at a folder that already has them, "
+            "or rerun with an internet connection."
+        ) from err
+    images, labels = ds.data, ds.targets
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    x = images.reshape(len(images), -1).to(device=device, dtype=torch.float32).div_(255.0)
+    y = labels.to(device=device, dtype=torch.long)
+    return ImageData(x, y, key, tuple(images.shape[1:]))
+
+
+def load_mnist(train: bool = True, **kwargs) -> ImageData:
+    """Shorthand for ``load_dataset("mnist", train, **kwargs)``."""
+    return load_dataset("mnist", train, **kwargs)
+
+
+def batches(
+    *tensors: Tensor,
+    batch_size: int = 100,
+    shuffle: bool = True,
+    drop_last: bool = True,
+    generator: torch.Generator | None = None,
+) -> Iterator[tuple[Tensor, ...]]:
+    """Yield aligned mini-batches of one or more tensors that share their first dimension.
+
+    Indexing a tensor already in memory is far cheaper than a ``DataLoader`` for small MLPs.
+    ``drop_last=True`` keeps every batch the same size (the discriminator sees the same
+    number of prior samples and codes each step).
+
+    Example:
+        >>> for xb, yb in batches(data.x, data.y, batch_size=100):
+        ...     ...
+    """
+    if not tensors:
+        raise ValueError("batches() needs at least one tensor")
+    if not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    n = tensors[0].shape[0]
+    for t in tensors[1:]:
+        if t.shape[0] != n:
+            raise ValueError(
+                f"all tensors must have the same first dimension; got {n} and {t.shape[0]}"
+            )
+    if drop_last and batch_size > n:
+        raise ValueError(
+            f"batch_size={batch_size} is larger than the {n} examples and drop_last=True "
+            "would yield nothing; use a smaller batch_size"
+        )
+    if shuffle:
+        order = torch.randperm(n, generator=generator).to(tensors[0].device)
+    else:
+        order = None
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        if order is None:
+            yield tuple(t[start : start + batch_size] for t in tensors)
+        else:
+            idx = order[start : start + batch_size]
+            yield tuple(t[idx] for t in tensors)
+
+
+def balanced_subset(
+    labels: Tensor, per_class: int, *, num_classes: int = 10, seed: int = 0
+) -> Tensor:
+    """Indices of ``per_class`` randomly chosen examples of each class (seeded, sorted).
+
+    The paper's semi-supervised runs use 100 and 1000 labels: ``per_class=10`` and ``100``.
+
+    Raises:
+        ValueError: a class has fewer than ``per_class`` examples.
+    """
+    if not isinstance(per_class, int) or per_class <= 0:
+        raise ValueError(f"per_class must be a positive int, got {per_class!r}")
+    labels = labels.detach().cpu()
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-D, got shape {tuple(labels.shape)}")
+    g = torch.Generator().manual_seed(seed)
+    chosen = []
+    for c in range(num_classes):
+        members = torch.nonzero(labels == c).flatten()
+        if len(members) < per_class:
+            raise ValueError(
+                f"class {c} has only {len(members)} examples, fewer than per_class={per_class}"
+            )
+        pick = members[torch.randperm(len(members), generator=g)[:per_class]]
+        chosen.append(pick)
+    return torch.cat(chosen).sort().values
+
+
+def train_val_split(n: int, val_size: int, *, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Random disjoint (train, validation) index tensors over ``range(n)``."""
+    if not 0 < val_size < n:
+        raise ValueError(f"val_size must be between 1 and n-1={n - 1}, got {val_size}")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[val_size:].sort().values, perm[:val_size].sort().values

@@ -1,0 +1,273 @@
+"""The paper's networks: MLP encoders, decoders and discriminators.
+
+Makhzani et al. (2015) use fully connected networks with two hidden layers of 1000 ReLU
+units for the encoder, the decoder and the discriminator, a linear code layer and a sigmoid
+output for MNIST pixels. Every width here is configurable so notebooks can train smaller
+versions on a laptop CPU.
+
+The decoder returns *logits*; ``torch.sigmoid(logits)`` are the pixel probabilities. Working
+with logits lets the loss use the numerically stable ``binary_cross_entropy_with_logits``.
+The discriminator also returns a logit: :math:`D(z) = \\sigma(\\text{logit})`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+PAPER_HIDDEN = (1000, 1000)
+
+
+def mlp(sizes: Sequence[int], final_activation: nn.Module | None = None) -> nn.Sequential:
+    """Linear layers of the given ``sizes`` with ReLU between them (none after the last)."""
+    sizes = list(sizes)
+    if len(sizes) < 2 or any(not isinstance(s, int) or s <= 0 for s in sizes):
+        raise ValueError(f"mlp sizes must be at least two positive ints, got {sizes}")
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    if final_activation is not None:
+        layers.append(final_activation)
+    return nn.Sequential(*layers)
+
+
+def _check_input(x: Tensor, dim: int, what: str) -> None:
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(
+            f"{what} expects a batch of shape (N, {dim}), got {tuple(x.shape)}"
+            + (" (flatten images with x.view(len(x), -1))" if x.ndim > 2 else "")
+        )
+
+
+class Encoder(nn.Module):
+    """Deterministic encoder :math:`z = f_\\phi(x)`: the AAE's generator of codes."""
+
+    def __init__(
+        self, in_dim: int = 784, latent_dim: int = 8, hidden: Sequence[int] = PAPER_HIDDEN
+    ) -> None:
+        super().__init__()
+        self.in_dim, self.latent_dim = in_dim, latent_dim
+        self.net = mlp([in_dim, *hidden, latent_dim])
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(x, self.in_dim, "Encoder")
+        return self.net(x)
+
+
+class GaussianEncoder(nn.Module):
+    """Encoder of a diagonal Gaussian :math:`q_\\phi(z|x) = N(\\mu(x), \\mathrm{diag}\\,\\sigma^2(x))`.
+
+    Shared hidden layers feed two linear heads, the mean and the log-variance (the log keeps
+    :math:`\\sigma^2` positive without a constraint). Used by the VAE and by the AAE's
+    "Gaussian posterior" variant.
+    """
+
+    def __init__(
+        self, in_dim: int = 784, latent_dim: int = 8, hidden: Sequence[int] = PAPER_HIDDEN
+    ) -> None:
+        super().__init__()
+        self.in_dim, self.latent_dim = in_dim, latent_dim
+        self.body = mlp([in_dim, *hidden])
+        self.body.append(nn.ReLU())
+        self.mean = nn.Linear(hidden[-1], latent_dim)
+        self.logvar = nn.Linear(hidden[-1], latent_dim)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Return ``(mu, logvar)``, each of shape ``(N, latent_dim)``."""
+        _check_input(x, self.in_dim, "GaussianEncoder")
+        h = self.body(x)
+        return self.mean(h), self.logvar(h)
+
+    @staticmethod
+    def reparameterise(mu: Tensor, logvar: Tensor) -> Tensor:
+        """:math:`z = \\mu + \\sigma \\odot \\epsilon`, :math:`\\epsilon \\sim N(0, I)`.
+
+        The noise is outside the network, so gradients flow to mu and logvar.
+        """
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+class Decoder(nn.Module):
+    """Decoder :math:`p_\\theta(x|z)`: code (plus an optional one-hot label) to pixel logits."""
+
+    def __init__(
+        self,
+        latent_dim: int = 8,
+        out_dim: int = 784,
+        hidden: Sequence[int] = PAPER_HIDDEN,
+        cond_dim: int = 0,
+    ) -> None:
+        super().__init__()
+        self.latent_dim, self.out_dim, self.cond_dim = latent_dim, out_dim, cond_dim
+        self.net = mlp([latent_dim + cond_dim, *reversed(list(hidden)), out_dim])
+
+    def forward(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
+        """Pixel logits ``(N, out_dim)``; ``cond`` is a one-hot label when ``cond_dim > 0``."""
+        _check_input(z, self.latent_dim, "Decoder")
+        if self.cond_dim:
+            if cond is None:
+                raise ValueError(f"this Decoder needs cond of shape (N, {self.cond_dim})")
+            _check_input(cond, self.cond_dim, "Decoder cond")
+            z = torch.cat([z, cond.to(z.dtype)], dim=1)
+        elif cond is not None:
+            raise ValueError("this Decoder was built with cond_dim=0 but cond was given")
+        return self.net(z)
+
+    @torch.no_grad()
+    def images(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
+        """Pixel probabilities in [0, 1] (no gradients): what a figure shows."""
+        return torch.sigmoid(self(z, cond))
+
+
+class Discriminator(nn.Module):
+    """Discriminator :math:`D_\\psi(z)`: the logit that ``z`` came from the prior.
+
+    Args:
+        latent_dim: size of the codes it judges.
+        hidden: hidden widths (the paper: two layers of 1000).
+        cond_dim: size of a one-hot label appended to ``z`` (label-regularised priors).
+        input_noise: std of Gaussian noise added to the input while training; reimplementations
+            report that it stabilises training.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 8,
+        hidden: Sequence[int] = PAPER_HIDDEN,
+        cond_dim: int = 0,
+        input_noise: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if input_noise < 0:
+            raise ValueError(f"input_noise must be >= 0, got {input_noise}")
+        self.latent_dim, self.cond_dim, self.input_noise = latent_dim, cond_dim, input_noise
+        self.net = mlp([latent_dim + cond_dim, *hidden, 1])
+
+    def forward(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
+        """Logits of shape ``(N,)``."""
+        _check_input(z, self.latent_dim, "Discriminator")
+        if self.training and self.input_noise > 0:
+            z = z + self.input_noise * torch.randn_like(z)
+        if self.cond_dim:
+            if cond is None:
+                raise ValueError(f"this Discriminator needs cond of shape (N, {self.cond_dim})")
+            _check_input(cond, self.cond_dim, "Discriminator cond")
+            z = torch.cat([z, cond.to(z.dtype)], dim=1)
+        elif cond is not None:
+            raise ValueError("this Discriminator was built with cond_dim=0 but cond was given")
+        return self.net(z).squeeze(1)
+
+
+class Autoencoder(nn.Module):
+    """Plain autoencoder: ``encoder`` then ``decoder``; nothing shapes the code space."""
+
+    kind = "ae"
+
+    def __init__(self, in_dim: int = 784, latent_dim: int = 2, hidden=PAPER_HIDDEN) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = Encoder(in_dim, latent_dim, hidden)
+        self.decoder = Decoder(latent_dim, in_dim, hidden)
+
+    @torch.no_grad()
+    def encode(self, x: Tensor) -> Tensor:
+        """Codes for a batch of images, without gradients (for plots)."""
+        return self.encoder(x)
+
+
+class VAE(nn.Module):
+    """Variational autoencoder: Gaussian encoder, reparameterised sample, decoder."""
+
+    kind = "vae"
+
+    def __init__(self, in_dim: int = 784, latent_dim: int = 2, hidden=PAPER_HIDDEN) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = GaussianEncoder(in_dim, latent_dim, hidden)
+        self.decoder = Decoder(latent_dim, in_dim, hidden)
+
+    @torch.no_grad()
+    def encode(self, x: Tensor) -> Tensor:
+        """Posterior means :math:`\\mu(x)` (the usual point to plot for a VAE)."""
+        return self.encoder(x)[0]
+
+
+class AdversarialAutoencoder(nn.Module):
+    """Autoencoder whose codes a discriminator pushes toward a prior.
+
+    Args:
+        in_dim, latent_dim, hidden: as for :class:`Autoencoder`.
+        disc_hidden: the discriminator's hidden widths (defaults to ``hidden``).
+        posterior: ``"deterministic"`` (z = f(x)) or ``"gaussian"`` (reparameterised sample
+            from N(mu(x), sigma(x)^2)); the paper's first two choices.
+        disc_cond_dim: one-hot label size given to the discriminator (label-regularised prior;
+            use ``num_classes + 1`` to leave room for a "no label" entry).
+        decoder_cond_dim: one-hot label size given to the decoder (supervised AAE).
+        input_noise: Gaussian noise std on the discriminator's inputs while training.
+    """
+
+    kind = "aae"
+
+    def __init__(
+        self,
+        in_dim: int = 784,
+        latent_dim: int = 2,
+        hidden: Sequence[int] = PAPER_HIDDEN,
+        disc_hidden: Sequence[int] | None = None,
+        posterior: str = "deterministic",
+        disc_cond_dim: int = 0,
+        decoder_cond_dim: int = 0,
+        input_noise: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if posterior not in {"deterministic", "gaussian"}:
+            raise ValueError(
+                f"posterior must be 'deterministic' or 'gaussian', got {posterior!r}"
+            )
+        self.latent_dim, self.posterior = latent_dim, posterior
+        self.encoder: nn.Module = (
+            Encoder(in_dim, latent_dim, hidden)
+            if posterior == "deterministic"
+            else GaussianEncoder(in_dim, latent_dim, hidden)
+        )
+        self.decoder = Decoder(latent_dim, in_dim, hidden, cond_dim=decoder_cond_dim)
+        self.discriminator = Discriminator(
+            latent_dim, disc_hidden if disc_hidden is not None else hidden,
+            cond_dim=disc_cond_dim, input_noise=input_noise,
+        )
+
+    def code(self, x: Tensor) -> Tensor:
+        """A code z ~ q(z|x), with gradients: the generator's output."""
+        if self.posterior == "gaussian":
+            mu, logvar = self.encoder(x)
+            return GaussianEncoder.reparameterise(mu, logvar)
+        return self.encoder(x)
+
+    @torch.no_grad()
+    def encode(self, x: Tensor) -> Tensor:
+        """Codes for plotting: z = f(x), or the posterior mean for the Gaussian posterior."""
+        out = self.encoder(x)
+        return out[0] if self.posterior == "gaussian" else out
+
+
+MODELS = {"ae": Autoencoder, "vae": VAE, "aae": AdversarialAutoencoder}
+
+
+def build_model(kind: str, **kwargs) -> nn.Module:
+    """Build a model by name (``"ae"``, ``"vae"``, ``"aae"``) from keyword arguments.
+
+    Checkpoints store these arguments, so ``build_model(**checkpoint_config["model"])``
+    rebuilds the same architecture before loading the weights.
+    """
+    if kind not in MODELS:
+        raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(MODELS)}")
+    return MODELS[kind](**kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,230 @@
+"""Priors p(z) for the adversarial regulariser.
+
+An AAE only needs to *sample* its prior: the discriminator learns to tell prior samples from
+codes. That is the point of the paper: any distribution we can sample works, including ones
+with no closed-form KL against a Gaussian posterior (a mixture, a swiss roll). ``log_prob``
+is given where the density exists, for plots and for the VAE comparison.
+
+Priors that are split by label (the mixture's components, the swiss roll's segments) accept
+``sample(labels)``: one code per label, drawn from that label's part of the prior.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+class Prior:
+    """Base class. ``dim`` is the code size; ``num_classes`` is 0 unless split by label."""
+
+    dim: int = 2
+    num_classes: int = 0
+
+    def sample(
+        self, n_or_labels: int | Tensor, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """``sample(n)``: n codes of the whole prior; ``sample(labels)``: one per label."""
+        if isinstance(n_or_labels, Tensor):
+            labels = n_or_labels
+            if labels.ndim != 1 or labels.dtype not in (torch.int64, torch.int32, torch.int16):
+                raise ValueError(
+                    f"labels must be a 1-D integer tensor, got shape {tuple(labels.shape)} "
+                    f"and dtype {labels.dtype}"
+                )
+            if not self.num_classes:
+                raise ValueError(f"{type(self).__name__} is not split by label; pass a count")
+            if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
+                raise ValueError(
+                    f"labels must lie in [0, {self.num_classes - 1}], got values in "
+                    f"[{int(labels.min())}, {int(labels.max())}]"
+                )
+            return self._sample_labels(labels.long().cpu(), generator)
+        n = n_or_labels
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"sample() needs a non-negative int or a label tensor, got {n!r}")
+        return self._sample(n, generator)
+
+    def _sample(self, n: int, generator: torch.Generator | None) -> Tensor:
+        raise NotImplementedError
+
+    def _sample_labels(self, labels: Tensor, generator: torch.Generator | None) -> Tensor:
+        raise NotImplementedError
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        """Log-density of each row of ``z`` (shape ``(N,)``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no density to evaluate")
+
+    def _check(self, z: Tensor) -> None:
+        if z.ndim != 2 or z.shape[1] != self.dim:
+            raise ValueError(f"expected codes of shape (N, {self.dim}), got {tuple(z.shape)}")
+
+
+class GaussianPrior(Prior):
+    """Isotropic Gaussian :math:`N(0, s^2 I)` (``std=1``: the VAE's standard normal)."""
+
+    def __init__(self, dim: int = 2, std: float = 1.0) -> None:
+        if dim <= 0 or std <= 0:
+            raise ValueError(f"dim and std must be positive, got dim={dim}, std={std}")
+        self.dim, self.std = dim, float(std)
+
+    def _sample(self, n, generator):
+        return self.std * torch.randn(n, self.dim, generator=generator)
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        r""":math:`\log p(z) = -\tfrac{1}{2}\sum_j (z_j/s)^2 - d \log s - \tfrac{d}{2}\log 2\pi`."""
+        self._check(z)
+        return (
+            -0.5 * (z / self.std).pow(2).sum(1)
+            - self.dim * math.log(self.std)
+            - 0.5 * self.dim * math.log(2 * math.pi)
+        )
+
+    def __repr__(self) -> str:
+        return f"GaussianPrior(dim={self.dim}, std={self.std})"
+
+
+class GaussianMixturePrior(Prior):
+    """Mixture of ``k`` equally weighted 2-D Gaussians on a circle (the paper's Fig. 4).
+
+    Component ``c`` is an elongated Gaussian with std ``radial_std`` along the ray at angle
+    :math:`2\\pi c/k` and ``tangential_std`` across it, centred at distance ``radius``.
+    """
+
+    num_classes: int
+
+    def __init__(
+        self,
+        num_components: int = 10,
+        radius: float = 4.0,
+        radial_std: float = 1.0,
+        tangential_std: float = 0.25,
+    ) -> None:
+        if num_components < 1 or radius < 0 or radial_std <= 0 or tangential_std <= 0:
+            raise ValueError("num_components >= 1, radius >= 0 and positive stds are required")
+        self.dim, self.num_classes = 2, num_components
+        self.radius, self.radial_std, self.tangential_std = radius, radial_std, tangential_std
+        angles = 2 * math.pi * torch.arange(num_components) / num_components
+        self.directions = torch.stack([angles.cos(), angles.sin()], 1)  # (k, 2)
+        self.means = radius * self.directions
+
+    def _sample_labels(self, labels, generator):
+        eps = torch.randn(len(labels), 2, generator=generator)
+        u = self.directions[labels]  # radial unit vector
+        v = torch.stack([-u[:, 1], u[:, 0]], 1)  # tangential unit vector
+        return (
+            self.means[labels]
+            + (self.radial_std * eps[:, :1]) * u
+            + (self.tangential_std * eps[:, 1:]) * v
+        )
+
+    def _sample(self, n, generator):
+        labels = torch.randint(self.num_classes, (n,), generator=generator)
+        return self._sample_labels(labels, generator)
+
+    def component_log_prob(self, z: Tensor) -> Tensor:
+        """``(N, k)`` log-density of each code under each component."""
+        self._check(z)
+        d = z.unsqueeze(1) - self.means.to(z)  # (N, k, 2)
+        u = self.directions.to(z)
+        along = (d * u).sum(-1)
+        across = d[..., 1] * u[:, 0] - d[..., 0] * u[:, 1]
+        return (
+            -0.5 * (along / self.radial_std) ** 2
+            - 0.5 * (across / self.tangential_std) ** 2
+            - math.log(2 * math.pi * self.radial_std * self.tangential_std)
+        )
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        r""":math:`\log \frac{1}{k}\sum_c N(z; \mu_c, \Sigma_c)`."""
+        return torch.logsumexp(self.component_log_prob(z), 1) - math.log(self.num_classes)
+
+    def __repr__(self) -> str:
+        return f"GaussianMixturePrior(num_components={self.num_classes}, radius={self.radius})"
+
+
+class SwissRollPrior(Prior):
+    """A 2-D swiss roll split into ``num_classes`` consecutive segments (the paper's Fig. 5).
+
+    A position :math:`t \\in [0, 1]` along the roll maps to
+    :math:`r = \\text{scale}\\sqrt{t}`, angle :math:`\\theta = \\text{turns}\\cdot 2\\pi\\sqrt{t}`,
+    :math:`z = (r\\cos\\theta, r\\sin\\theta)`; label ``c`` owns :math:`t \\in [c/K, (c+1)/K)`.
+    The prior lives on a curve, so it has no density in 2-D and ``log_prob`` is not defined.
+    """
+
+    def __init__(
+        self, num_classes: int = 10, scale: float = 4.0, turns: float = 2.0, noise: float = 0.0
+    ) -> None:
+        if num_classes < 1 or scale <= 0 or turns <= 0 or noise < 0:
+            raise ValueError("num_classes >= 1, positive scale and turns, noise >= 0 required")
+        self.dim, self.num_classes = 2, num_classes
+        self.scale, self.turns, self.noise = scale, turns, noise
+
+    def point_at(self, t: Tensor) -> Tensor:
+        """Codes at positions ``t`` in [0, 1] along the roll (for walking along it)."""
+        if t.ndim != 1:
+            raise ValueError(f"t must be 1-D, got shape {tuple(t.shape)}")
+        if len(t) and (t.min() < 0 or t.max() > 1):
+            raise ValueError("positions t along the swiss roll must lie in [0, 1]")
+        s = t.sqrt()
+        r, theta = self.scale * s, self.turns * 2 * math.pi * s
+        return torch.stack([r * theta.cos(), r * theta.sin()], 1)
+
+    def _sample_labels(self, labels, generator):
+        t = (labels.float() + torch.rand(len(labels), generator=generator)) / self.num_classes
+        z = self.point_at(t.clamp(0, 1))
+        if self.noise:
+            z = z + self.noise * torch.randn(z.shape, generator=generator)
+        return z
+
+    def _sample(self, n, generator):
+        return self._sample_labels(
+            torch.randint(self.num_classes, (n,), generator=generator), generator
+        )
+
+    def __repr__(self) -> str:
+        return f"SwissRollPrior(num_classes={self.num_classes}, scale={self.scale})"
+
+
+class CategoricalPrior(Prior):
+    """Uniform categorical over ``k`` classes, sampled as one-hot vectors (semi-supervised AAE)."""
+
+    def __init__(self, num_classes: int = 10) -> None:
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        self.dim = self.num_classes = num_classes
+
+    def _sample(self, n, generator):
+        labels = torch.randint(self.num_classes, (n,), generator=generator)
+        return self._sample_labels(labels, generator)
+
+    def _sample_labels(self, labels, generator):
+        return torch.nn.functional.one_hot(labels, self.num_classes).float()
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        r""":math:`\log(1/k)` for one-hot rows, :math:`-\infty` elsewhere."""
+        self._check(z)
+        one_hot = (z.sum(1) == 1) & ((z == 0) | (z == 1)).all(1)
+        out = torch.full((len(z),), -math.log(self.num_classes), dtype=z.dtype, device=z.device)
+        return out.masked_fill(~one_hot, -math.inf)
+
+    def __repr__(self) -> str:
+        return f"CategoricalPrior(num_classes={self.num_classes})"
+
+
+PRIORS = {
+    "gaussian": GaussianPrior,
+    "mixture": GaussianMixturePrior,
+    "swiss_roll": SwissRollPrior,
+    "categorical": CategoricalPrior,
+}
+
+
+def make_prior(name: str, **kwargs) -> Prior:
+    """Build a prior by name: ``gaussian``, ``mixture``, ``swiss_roll`` or ``categorical``."""
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    if key not in PRIORS:
+        raise ValueError(f"unknown prior {name!r}; choose one of {sorted(PRIORS)}")
+    return PRIORS[key](**kwargs)

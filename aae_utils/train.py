@@ -1,0 +1,512 @@
+r"""One training engine for the autoencoder, the VAE and the adversarial autoencoder.
+
+The AAE's three phases per mini-batch are separate functions so a notebook can show (and
+a learner can call) each one:
+
+1. :func:`reconstruction_phase` - encoder and decoder minimise :math:`-\log p(x|z)`.
+2. :func:`discriminator_phase` - the discriminator learns to tell prior samples
+   :math:`z' \sim p(z)` from codes :math:`z = q(x)`.
+3. :func:`generator_phase` - the encoder (the generator) changes its codes so the
+   discriminator calls them prior samples.
+
+:func:`fit` loops over epochs and mini-batches and returns a per-epoch history;
+:func:`load_or_train` caches the trained weights so a notebook rerun takes seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from . import __version__
+from .config import checkpoint_dir, display_path, seed_everything, show_progress
+from .data import ImageData, batches
+from .losses import (
+    discriminator_accuracy,
+    discriminator_loss,
+    gaussian_kl,
+    generator_loss,
+    minimax_generator_loss,
+    reconstruction_loss,
+)
+from .models import GaussianEncoder, build_model
+from .priors import Prior
+
+History = dict[str, list[float]]
+
+
+@dataclass
+class TrainConfig:
+    r"""Settings of one training run.
+
+    Attributes:
+        epochs: passes over the training data.
+        batch_size: examples per mini-batch (the paper: 100).
+        lr: learning rate of the reconstruction phase (and of the AE / VAE).
+        disc_lr, gen_lr: learning rates of the discriminator and generator phases
+            (default: ``lr``).
+        optimizer: ``"adam"`` or ``"sgd"`` (SGD with momentum, as in the paper's appendix).
+        momentum: SGD momentum of the reconstruction phase.
+        adv_momentum: SGD momentum of the two adversarial phases (the paper uses less).
+        recon: reconstruction loss, ``"bce"`` or ``"mse"``.
+        generator: ``"non_saturating"`` (minimise :math:`-\log D(q(x))`) or ``"minimax"``.
+        beta: weight of the VAE's KL term (1 gives the ELBO).
+        seed: seeds shuffling, prior samples and noise, so a run can be repeated.
+    """
+
+    epochs: int = 10
+    batch_size: int = 100
+    lr: float = 1e-3
+    disc_lr: float | None = None
+    gen_lr: float | None = None
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    adv_momentum: float = 0.1
+    recon: str = "bce"
+    generator: str = "non_saturating"
+    beta: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("lr", "disc_lr", "gen_lr"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        if self.optimizer not in {"adam", "sgd"}:
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.recon not in {"bce", "mse"}:
+            raise ValueError(f"recon must be 'bce' or 'mse', got {self.recon!r}")
+        if self.generator not in {"non_saturating", "minimax"}:
+            raise ValueError(
+                f"generator must be 'non_saturating' or 'minimax', got {self.generator!r}"
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _optimizer(params, cfg: TrainConfig, lr: float, momentum: float) -> torch.optim.Optimizer:
+    params = list(params)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
+    return torch.optim.Adam(params, lr=lr)
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """Turn off gradients for ``module``'s weights inside the block.
+
+    In the generator phase only the encoder is updated; freezing the discriminator skips
+    computing gradients for its weights (about a third of that phase's matrix products).
+    """
+    flags = [p.requires_grad for p in module.parameters()]
+    for p in module.parameters():
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def _step(opt: torch.optim.Optimizer, loss: Tensor) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+# --- the phases ----------------------------------------------------------------------------
+
+
+def reconstruction_phase(
+    model: nn.Module,
+    x: Tensor,
+    opt: torch.optim.Optimizer,
+    *,
+    kind: str = "bce",
+    decoder_cond: Tensor | None = None,
+) -> Tensor:
+    r"""Phase 1: update encoder and decoder to minimise :math:`-\log p(x \mid z=q(x))`.
+
+    Works for the plain autoencoder too (``model.code`` or ``model.encoder``).
+    Returns the loss (detached; no host synchronisation per step).
+    """
+    z = model.code(x) if hasattr(model, "code") else model.encoder(x)
+    loss = reconstruction_loss(model.decoder(z, decoder_cond), x, kind)
+    _step(opt, loss)
+    return loss.detach()
+
+
+def discriminator_phase(
+    model: nn.Module,
+    x: Tensor,
+    prior_samples: Tensor,
+    opt: torch.optim.Optimizer,
+    *,
+    disc_cond: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""Phase 2: update the discriminator to maximise
+    :math:`\log D(z') + \log(1 - D(q(x)))` with :math:`z' \sim p(z)`.
+
+    The codes are computed without gradients: the encoder does not move in this phase.
+    Returns ``(loss, accuracy)`` as detached tensors.
+    """
+    with torch.no_grad():
+        fake = model.code(x)
+    real_logits = model.discriminator(prior_samples, disc_cond)
+    fake_logits = model.discriminator(fake, disc_cond)
+    loss = discriminator_loss(real_logits, fake_logits)
+    _step(opt, loss)
+    return loss.detach(), discriminator_accuracy(real_logits, fake_logits)
+
+
+def generator_phase(
+    model: nn.Module,
+    x: Tensor,
+    opt: torch.optim.Optimizer,
+    *,
+    disc_cond: Tensor | None = None,
+    minimax: bool = False,
+) -> Tensor:
+    r"""Phase 3: update the encoder to minimise :math:`-\log D(q(x))` (non-saturating).
+
+    With ``minimax=True`` it minimises :math:`\log(1 - D(q(x)))` instead. ``opt`` must hold
+    only the encoder's parameters; the discriminator is frozen for this phase.
+    """
+    with frozen(model.discriminator):
+        fake_logits = model.discriminator(model.code(x), disc_cond)
+        loss = minimax_generator_loss(fake_logits) if minimax else generator_loss(fake_logits)
+        _step(opt, loss)
+    return loss.detach()
+
+
+def vae_phase(
+    model: nn.Module, x: Tensor, opt: torch.optim.Optimizer, *, kind: str = "bce", beta=1.0
+) -> tuple[Tensor, Tensor]:
+    r"""One VAE step: minimise the negative ELBO
+    :math:`-\mathbb{E}_{q}[\log p(x|z)] + \beta\,KL(q(z|x)\,\|\,N(0,I))`.
+
+    Returns ``(reconstruction, kl)`` as detached tensors.
+    """
+    mu, logvar = model.encoder(x)
+    z = GaussianEncoder.reparameterise(mu, logvar)
+    rec = reconstruction_loss(model.decoder(z), x, kind)
+    kl = gaussian_kl(mu, logvar)
+    _step(opt, rec + beta * kl)
+    return rec.detach(), kl.detach()
+
+
+# --- labels for the conditional variants -----------------------------------------------------
+
+
+def _disc_cond(labels: Tensor, cond_dim: int) -> Tensor:
+    """One-hot labels for the discriminator; label -1 (unlabelled) takes the last slot."""
+    idx = torch.where(labels < 0, torch.full_like(labels, cond_dim - 1), labels)
+    return F.one_hot(idx, cond_dim).float()
+
+
+def _prior_for_labels(
+    prior: Prior, labels: Tensor, generator: torch.Generator, device: torch.device
+) -> Tensor:
+    """Prior samples matching each label; unlabelled (-1) rows get samples of the whole prior."""
+    labels = labels.cpu()
+    known = labels >= 0
+    out = torch.empty(len(labels), prior.dim)
+    if known.any():
+        out[known] = prior.sample(labels[known], generator=generator)
+    if (~known).any():
+        out[~known] = prior.sample(int((~known).sum()), generator=generator)
+    return out.to(device)
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+def fit(
+    model: nn.Module,
+    data: ImageData,
+    config: TrainConfig,
+    *,
+    prior: Prior | None = None,
+    labels: Tensor | None = None,
+    callback: Callable[[int, nn.Module], dict[str, float]] | None = None,
+    progress: bool | None = None,
+) -> History:
+    """Train an AE, VAE or AAE (by ``model.kind``) and return its per-epoch history.
+
+    Args:
+        model: from :func:`aae_utils.models.build_model`.
+        data: training images (their device is the training device).
+        config: a :class:`TrainConfig`.
+        prior: the AAE's prior (required for ``kind="aae"``).
+        labels: per-example labels for the conditional AAEs: given to the decoder
+            (``decoder_cond_dim > 0``) and/or the discriminator (``disc_cond_dim > 0``);
+            ``-1`` marks an unlabelled example. Defaults to ``data.y``.
+        callback: called after each epoch as ``callback(epoch, model)``; the numbers it
+            returns are added to the history (for example a test error).
+        progress: show a progress bar (default: on unless ``AAE_PROGRESS=0``).
+
+    Returns:
+        ``{"recon": [...], ...}``: one mean per epoch for each loss, plus ``"seconds"``.
+        AE: ``recon``; VAE: ``recon``, ``kl``, ``loss``; AAE: ``recon``, ``disc``,
+        ``gen``, ``disc_acc``.
+    """
+    kind = getattr(model, "kind", None)
+    if kind not in {"ae", "vae", "aae"}:
+        raise ValueError(f"fit() trains models from build_model(); got {type(model).__name__}")
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if kind == "aae" and prior is None:
+        raise ValueError("an adversarial autoencoder needs a prior: fit(..., prior=...)")
+    if prior is not None and prior.dim != model.latent_dim:
+        raise ValueError(
+            f"prior has dim {prior.dim} but the model's latent_dim is {model.latent_dim}"
+        )
+    device = data.device
+    model.to(device).train()
+    seed_everything(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+
+    disc_cond_dim = model.discriminator.cond_dim if kind == "aae" else 0
+    dec_cond_dim = model.decoder.cond_dim
+    labels = data.y if labels is None else labels.to(device)
+    if (disc_cond_dim or dec_cond_dim) and labels.shape != (len(data),):
+        raise ValueError(f"labels must have shape ({len(data)},), got {tuple(labels.shape)}")
+    if dec_cond_dim and (labels.min() < 0 or labels.max() >= dec_cond_dim):
+        raise ValueError(f"decoder labels must lie in [0, {dec_cond_dim - 1}]")
+    if disc_cond_dim:
+        # -1 (unlabelled) uses the last one-hot slot, so real labels must stay below it.
+        top = disc_cond_dim - 1 if bool((labels < 0).any()) else disc_cond_dim
+        if labels.min() < -1 or labels.max() >= top:
+            raise ValueError(
+                f"discriminator labels must lie in [0, {top - 1}] (or be -1 for unlabelled "
+                f"examples, which need disc_cond_dim = classes + 1); got values in "
+                f"[{int(labels.min())}, {int(labels.max())}]"
+            )
+
+    lr = config.lr
+    if kind == "aae":
+        opt_rec = _optimizer(
+            [*model.encoder.parameters(), *model.decoder.parameters()], config, lr,
+            config.momentum,
+        )
+        opt_disc = _optimizer(
+            model.discriminator.parameters(), config, config.disc_lr or lr, config.adv_momentum
+        )
+        opt_gen = _optimizer(
+            model.encoder.parameters(), config, config.gen_lr or lr, config.adv_momentum
+        )
+        keys = ("recon", "disc", "gen", "disc_acc")
+    else:
+        opt = _optimizer(model.parameters(), config, lr, config.momentum)
+        keys = ("recon", "kl", "loss") if kind == "vae" else ("recon",)
+
+    steps = len(data) // config.batch_size
+    if steps == 0:
+        raise ValueError(
+            f"batch_size={config.batch_size} is larger than the {len(data)} training examples"
+        )
+    history: History = {k: [] for k in (*keys, "seconds")}
+    from tqdm.auto import tqdm
+
+    show = show_progress() if progress is None else progress
+    bar = tqdm(total=config.epochs * steps, disable=not show, desc=f"{kind} training")
+    minimax = config.generator == "minimax"
+    for epoch in range(config.epochs):
+        start = time.perf_counter()
+        sums = {k: torch.zeros((), device=device) for k in keys}
+        for xb, yb in batches(data.x, labels, batch_size=config.batch_size, generator=gen):
+            if kind == "aae":
+                dcond = F.one_hot(yb, dec_cond_dim).float() if dec_cond_dim else None
+                sums["recon"] += reconstruction_phase(
+                    model, xb, opt_rec, kind=config.recon, decoder_cond=dcond
+                )
+                if disc_cond_dim:
+                    ccond = _disc_cond(yb, disc_cond_dim)
+                    real = _prior_for_labels(prior, yb, gen, device)
+                else:
+                    ccond = None
+                    real = prior.sample(len(xb), generator=gen).to(device)
+                d_loss, d_acc = discriminator_phase(model, xb, real, opt_disc, disc_cond=ccond)
+                sums["disc"] += d_loss
+                sums["disc_acc"] += d_acc
+                sums["gen"] += generator_phase(
+                    model, xb, opt_gen, disc_cond=ccond, minimax=minimax
+                )
+            elif kind == "vae":
+                rec, kl = vae_phase(model, xb, opt, kind=config.recon, beta=config.beta)
+                sums["recon"] += rec
+                sums["kl"] += kl
+                sums["loss"] += rec + config.beta * kl
+            else:
+                sums["recon"] += reconstruction_phase(model, xb, opt, kind=config.recon)
+            bar.update(1)
+        means = {k: float(v) / steps for k, v in sums.items()}  # one sync per epoch
+        bad = [k for k, v in means.items() if not torch.isfinite(torch.tensor(v))]
+        if bad:
+            bar.close()
+            raise FloatingPointError(
+                f"training diverged in epoch {epoch + 1}: the {', '.join(bad)} loss is not "
+                "finite. Lower the learning rate, or check the images lie in [0, 1]."
+            )
+        for k, v in means.items():
+            history[k].append(v)
+        history["seconds"].append(time.perf_counter() - start)
+        if callback is not None:
+            model.eval()
+            for k, v in callback(epoch, model).items():
+                history.setdefault(k, []).append(float(v))
+            model.train()
+        bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
+    bar.close()
+    model.eval()
+    return history
+
+
+# --- checkpoints ----------------------------------------------------------------------------
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _canonical_config(config: dict) -> dict:
+    try:
+        return json.loads(json.dumps(config, sort_keys=True))
+    except TypeError as err:
+        raise TypeError(f"config must be JSON-serialisable (dicts, lists, numbers): {err}") from err
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: Path, model: nn.Module, config: dict, history: History) -> None:
+    """Save weights to ``path`` and a JSON manifest (config, versions, sha256) beside it."""
+    import platform
+
+    _atomic_write(path, lambda p: torch.save(model.state_dict(), p))
+    manifest = {
+        "format": 1,
+        "config": _canonical_config(config),
+        "history": history,
+        "sha256": _sha256(path),
+        "aae_utils": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "saved": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    text = json.dumps(manifest, indent=1)
+    _atomic_write(path.with_suffix(".json"), lambda p: p.write_text(text))
+
+
+def _try_load(path: Path, config: dict, model: nn.Module, device) -> tuple[History | None, str]:
+    """Load a checkpoint into ``model`` if it is intact and matches; else say why not."""
+    manifest_path = path.with_suffix(".json")
+    if not path.exists() or not manifest_path.exists():
+        return None, "no checkpoint yet"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None, "its manifest is unreadable"
+    if manifest.get("config") != _canonical_config(config):
+        return None, "it was trained with a different config"
+    if manifest.get("sha256") != _sha256(path):
+        return None, "the weights file is corrupt (checksum mismatch)"
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        model.load_state_dict(state)
+    except Exception as err:  # truncated file, renamed layer, ...
+        return None, f"it could not be loaded ({type(err).__name__})"
+    return manifest.get("history", {}), ""
+
+
+def load_or_train(
+    name: str,
+    config: dict,
+    fn: Callable[[nn.Module], History],
+    *,
+    build: Callable[[], nn.Module] | None = None,
+    device: torch.device | str | None = None,
+    directory: str | Path | None = None,
+) -> tuple[nn.Module, History]:
+    """Reuse the cached model ``name`` if it was trained with ``config``; else train it.
+
+    Args:
+        name: file stem of the checkpoint (letters, digits, ``_.-``).
+        config: every setting that changes the result, as JSON-like data. Unless ``build`` is
+            given it must hold ``config["model"]``, the keyword arguments of
+            :func:`~aae_utils.models.build_model`.
+        fn: trains a freshly built model in place and returns its history
+            (typically ``lambda m: fit(m, data, cfg, prior=prior)``).
+        build: makes the untrained model (default: ``build_model(**config["model"])``).
+        device: where the returned model lives (default: CPU).
+        directory: checkpoint folder (default: :func:`aae_utils.config.checkpoint_dir`).
+
+    The checkpoint is ``<directory>/<name>.pt`` (weights) plus ``<name>.json`` (config,
+    history, versions, sha256). Both are written atomically, so an interrupted run never
+    leaves a half-written file that would be mistaken for a good one.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"checkpoint name {name!r} must use only letters, digits, '_', '.', '-'")
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict, got {type(config).__name__}")
+    if build is None:
+        if not isinstance(config.get("model"), dict):
+            raise ValueError('config needs a "model" dict of build_model() arguments, or pass build=')
+        build = lambda: build_model(**config["model"])  # noqa: E731
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    path = Path(directory) if directory is not None else checkpoint_dir()
+    path = path / f"{name}.pt"
+
+    seed_everything(int(config.get("seed", 0)))  # same initial weights on every rerun
+    model = build().to(device)
+    history, why = _try_load(path, config, model, device)
+    if history is not None:
+        total = sum(history.get("seconds", []))
+        print(
+            f"Loaded {name} from {display_path(path)} "
+            f"({len(history.get('seconds', []))} epochs, trained in {total:.0f} s)."
+        )
+        model.eval()
+        return model, history
+    print(f"Training {name}: {why}.")
+    start = time.perf_counter()
+    history = fn(model)
+    model.eval()
+    save_checkpoint(path, model, config, history)
+    print(
+        f"Trained {name} in {time.perf_counter() - start:.0f} s; saved to {display_path(path)}."
+    )
+    return model, history

@@ -1,0 +1,36 @@
+"""Shared fixtures. MNIST is read from AAE_DATA_DIR (CI points it at a read-only copy)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from aae_utils.config import data_root  # noqa: E402
+from aae_utils.notebook import mnist_present  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_checkpoints(tmp_path, monkeypatch):
+    """Tests never read or write the learner's checkpoint cache."""
+    monkeypatch.setenv("AAE_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("AAE_PROGRESS", "0")
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def mnist_root():
+    root = data_root()
+    if not mnist_present(root):
+        pytest.skip(f"MNIST is not in {root}; set AAE_DATA_DIR to a folder with MNIST/raw/")
+    return root
+
+
+@pytest.fixture(scope="session")
+def mnist_small(mnist_root):
+    from aae_utils.data import load_mnist
+
+    return load_mnist(root=mnist_root, limit=2000, download=False)

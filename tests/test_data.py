@@ -1,0 +1,133 @@
+import struct
+from urllib.error import URLError
+
+import pytest
+import torch
+
+from aae_utils.data import (
+    DatasetNotFoundError,
+    ImageData,
+    balanced_subset,
+    batches,
+    load_dataset,
+    load_mnist,
+    train_val_split,
+)
+
+
+def test_mnist_is_float_tensor_in_unit_range(mnist_small):
+    assert mnist_small.x.shape == (2000, 784)
+    assert mnist_small.x.dtype == torch.float32
+    assert 0.0 <= float(mnist_small.x.min()) and float(mnist_small.x.max()) == 1.0
+    assert mnist_small.y.dtype == torch.long
+    assert set(mnist_small.y.tolist()) == set(range(10))
+    # The first training label of MNIST is a 5 (a fixed fact of the dataset).
+    assert int(mnist_small.y[0]) == 5
+
+
+def test_mnist_test_split(mnist_root):
+    test = load_mnist(train=False, root=mnist_root, download=False)
+    assert len(test) == 10_000 and test.image_shape == (28, 28)
+
+
+def _write_idx(path, array: torch.Tensor) -> None:
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + b"".join(
+        struct.pack(">I", s) for s in array.shape
+    )
+    data = header + array.to(torch.uint8).numpy().tobytes()
+    path.write_bytes(data)
+
+
+def test_fashion_mnist_loads_from_generated_idx_files(tmp_path):
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    g = torch.Generator().manual_seed(0)
+    for split, n in (("train", 30), ("t10k", 20)):
+        imgs = torch.randint(0, 256, (n, 28, 28), generator=g)
+        _write_idx(raw / f"{split}-images-idx3-ubyte", imgs)
+        _write_idx(raw / f"{split}-labels-idx1-ubyte", torch.arange(n) % 10)
+    train = load_dataset("fashion-mnist", root=tmp_path, download=False)
+    test = load_dataset("Fashion_MNIST", train=False, root=tmp_path, download=False)
+    assert train.x.shape == (30, 784) and test.x.shape == (20, 784)
+    assert train.name == "fashion-mnist"
+    expected = torch.randint(0, 256, (30, 28, 28), generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(train.x[0], expected[0].flatten().float() / 255)
+    assert train.y.tolist() == [i % 10 for i in range(30)]
+
+
+def test_missing_data_gives_one_clear_error(tmp_path, monkeypatch):
+    from torchvision import datasets
+
+    def offline(self):
+        raise URLError("no network")
+
+    monkeypatch.setattr(datasets.MNIST, "download", offline)
+    with pytest.raises(DatasetNotFoundError) as info:
+        load_mnist(root=tmp_path, download=True)
+    message = str(info.value)
+    assert "download failed" in message and "AAE_DATA_DIR" in message
+    for name in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        assert name in message
+    assert "MNIST/raw" in message
+
+
+def test_missing_data_without_download(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="download=False"):
+        load_mnist(root=tmp_path, download=False)
+
+
+def test_unknown_dataset_name():
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
+        load_dataset("cifar")
+
+
+def test_batches_cover_every_example_once():
+    x = torch.arange(23).float().unsqueeze(1)
+    y = torch.arange(23)
+    seen = []
+    for xb, yb in batches(x, y, batch_size=5, generator=torch.Generator().manual_seed(0)):
+        assert xb.shape == (5, 1) and torch.equal(xb[:, 0].long(), yb)
+        seen += yb.tolist()
+    assert len(seen) == 20 and len(set(seen)) == 20  # drop_last: 3 left out
+    all_seen = [b[0] for b in batches(y, batch_size=5, drop_last=False, shuffle=False)]
+    assert torch.equal(torch.cat(all_seen), y)
+
+
+def test_batches_are_shuffled_and_seeded():
+    y = torch.arange(1000)
+    a = next(batches(y, batch_size=100, generator=torch.Generator().manual_seed(1)))[0]
+    b = next(batches(y, batch_size=100, generator=torch.Generator().manual_seed(1)))[0]
+    assert torch.equal(a, b) and not torch.equal(a, y[:100])
+
+
+def test_batches_reject_bad_input():
+    with pytest.raises(ValueError, match="batch_size"):
+        next(batches(torch.zeros(10), batch_size=0))
+    with pytest.raises(ValueError, match="first dimension"):
+        next(batches(torch.zeros(10), torch.zeros(9)))
+    with pytest.raises(ValueError, match="larger than"):
+        next(batches(torch.zeros(10), batch_size=20))
+
+
+def test_balanced_subset_is_balanced_seeded_and_distinct():
+    labels = torch.arange(10).repeat(50)[torch.randperm(500, generator=torch.Generator().manual_seed(3))]
+    idx = balanced_subset(labels, 10, seed=0)
+    assert len(idx) == 100 and len(set(idx.tolist())) == 100
+    assert torch.bincount(labels[idx], minlength=10).tolist() == [10] * 10
+    assert torch.equal(idx, balanced_subset(labels, 10, seed=0))
+    assert not torch.equal(idx, balanced_subset(labels, 10, seed=1))
+    with pytest.raises(ValueError, match="fewer than per_class"):
+        balanced_subset(labels, 51)
+
+
+def test_train_val_split_is_disjoint():
+    tr, va = train_val_split(100, 10, seed=0)
+    assert len(tr) == 90 and len(va) == 10
+    assert set(tr.tolist()).isdisjoint(va.tolist())
+
+
+def test_image_data_checks_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        ImageData(torch.zeros(4, 28, 28), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="match x"):
+        ImageData(torch.zeros(4, 784), torch.zeros(3, dtype=torch.long))

@@ -1,0 +1,191 @@
+import json
+
+import pytest
+import torch
+
+from aae_utils.models import build_model
+from aae_utils.priors import GaussianMixturePrior, GaussianPrior
+from aae_utils.train import (
+    TrainConfig,
+    discriminator_phase,
+    fit,
+    generator_phase,
+    load_or_train,
+    reconstruction_phase,
+)
+
+SMALL = {"latent_dim": 2, "hidden": [64, 64]}
+
+
+def _aae(**kw):
+    torch.manual_seed(0)
+    return build_model("aae", **{**SMALL, **kw})
+
+
+def test_a_few_aae_steps_lower_reconstruction_and_discriminator_sees_both(mnist_small):
+    model = _aae()
+    x = mnist_small.x[:500]
+    prior = GaussianPrior(2)
+    opt_rec = torch.optim.Adam([*model.encoder.parameters(), *model.decoder.parameters()], 1e-3)
+    opt_disc = torch.optim.Adam(model.discriminator.parameters(), 1e-3)
+    opt_gen = torch.optim.Adam(model.encoder.parameters(), 1e-3)
+    first = reconstruction_phase(model, x, opt_rec).item()
+    for _ in range(30):
+        last = reconstruction_phase(model, x, opt_rec).item()
+        real = prior.sample(len(x))
+        d_loss, acc = discriminator_phase(model, x, real, opt_disc)
+        generator_phase(model, x, opt_gen)
+    assert last < 0.8 * first
+    with torch.no_grad():
+        real_logits = model.discriminator(prior.sample(len(x)))
+        fake_logits = model.discriminator(model.encode(x))
+    # The discriminator has learned something about both classes: it calls most prior samples
+    # real and most codes fake (it is ahead of the encoder this early in training).
+    assert (real_logits > 0).float().mean() > 0.5
+    assert (fake_logits <= 0).float().mean() > 0.5
+    assert 0.5 < acc.item() <= 1.0
+
+
+def test_phases_update_only_their_networks(mnist_small):
+    model = _aae()
+    x = mnist_small.x[:100]
+    snapshot = {n: p.clone() for n, p in model.named_parameters()}
+    opt_disc = torch.optim.SGD(model.discriminator.parameters(), lr=0.1)
+    discriminator_phase(model, x, GaussianPrior(2).sample(100), opt_disc)
+    for n, p in model.named_parameters():
+        assert torch.equal(p, snapshot[n]) != n.startswith("discriminator"), n
+    snapshot = {n: p.clone() for n, p in model.named_parameters()}
+    opt_gen = torch.optim.SGD(model.encoder.parameters(), lr=0.1)
+    generator_phase(model, x, opt_gen)
+    for n, p in model.named_parameters():
+        assert torch.equal(p, snapshot[n]) != n.startswith("encoder"), n
+    assert all(p.requires_grad for p in model.discriminator.parameters())  # unfrozen again
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae", "aae"])
+def test_fit_returns_history_and_learns(mnist_small, kind):
+    torch.manual_seed(0)
+    model = build_model(kind, **SMALL)
+    history = fit(model, mnist_small, TrainConfig(epochs=3, batch_size=100),
+                  prior=GaussianPrior(2), progress=False)
+    expected = {"ae": {"recon"}, "vae": {"recon", "kl", "loss"},
+                "aae": {"recon", "disc", "gen", "disc_acc"}}[kind] | {"seconds"}
+    assert set(history) == expected
+    assert all(len(v) == 3 for v in history.values())
+    assert history["recon"][-1] < history["recon"][0]
+    if kind == "aae":
+        assert all(0.0 <= a <= 1.0 for a in history["disc_acc"])
+
+
+def test_fit_is_repeatable_with_a_seed(mnist_small):
+    data = mnist_small.subset(slice(0, 500))
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(1)
+        model = build_model("aae", **SMALL)
+        h = fit(model, data, TrainConfig(epochs=2, seed=3), prior=GaussianPrior(2), progress=False)
+        runs.append((h["recon"], h["disc"], model.encoder.net[0].weight.clone()))
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
+    assert torch.equal(runs[0][2], runs[1][2])
+
+
+def test_label_regularised_aae_with_unlabelled_examples(mnist_small):
+    labels = mnist_small.y.clone()
+    labels[1000:] = -1  # half unlabelled: matched to the whole mixture
+    model = _aae(disc_cond_dim=11)
+    h = fit(model, mnist_small, TrainConfig(epochs=1), prior=GaussianMixturePrior(10),
+            labels=labels, progress=False)
+    assert len(h["disc"]) == 1
+    with pytest.raises(ValueError, match="disc_cond_dim = classes"):
+        fit(_aae(disc_cond_dim=10), mnist_small, TrainConfig(epochs=1),
+            prior=GaussianMixturePrior(10), labels=labels, progress=False)
+
+
+def test_supervised_decoder_gets_labels(mnist_small):
+    model = _aae(decoder_cond_dim=10)
+    h = fit(model, mnist_small, TrainConfig(epochs=1), prior=GaussianPrior(2), progress=False)
+    assert h["recon"][0] > 0
+
+
+def test_callback_values_join_history(mnist_small):
+    model = build_model("ae", **SMALL)
+    h = fit(model, mnist_small, TrainConfig(epochs=2), progress=False,
+            callback=lambda epoch, m: {"epoch_seen": epoch})
+    assert h["epoch_seen"] == [0.0, 1.0]
+
+
+def test_fit_rejects_bad_arguments(mnist_small):
+    model = build_model("aae", **SMALL)
+    with pytest.raises(ValueError, match="needs a prior"):
+        fit(model, mnist_small, TrainConfig(epochs=1))
+    with pytest.raises(ValueError, match="latent_dim is 2"):
+        fit(model, mnist_small, TrainConfig(epochs=1), prior=GaussianPrior(8))
+    with pytest.raises(TypeError, match="TrainConfig"):
+        fit(model, mnist_small, {"epochs": 1}, prior=GaussianPrior(2))
+    with pytest.raises(ValueError, match="epochs must be a positive int"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        TrainConfig(batch_size=-5)
+    with pytest.raises(ValueError, match="larger than the 2000"):
+        fit(model, mnist_small, TrainConfig(epochs=1, batch_size=5000), prior=GaussianPrior(2))
+
+
+def test_divergence_is_reported(mnist_small):
+    model = build_model("ae", **SMALL)
+    data = mnist_small.subset(slice(0, 200)).to("cpu")
+    data.x = data.x.clone()  # subset() shares storage; keep the session fixture intact
+    data.x[0, 0] = float("nan")
+    with pytest.raises(FloatingPointError, match="epoch 1.*recon"):
+        fit(model, data, TrainConfig(epochs=1), progress=False)
+
+
+def _config(epochs=1):
+    return {"model": {"kind": "ae", **SMALL}, "train": TrainConfig(epochs=epochs).to_dict()}
+
+
+def test_load_or_train_caches_and_reuses(mnist_small, tmp_path, capsys):
+    calls = []
+
+    def train(model):
+        calls.append(1)
+        return fit(model, mnist_small, TrainConfig(epochs=1), progress=False)
+
+    m1, h1 = load_or_train("ae-test", _config(), train, directory=tmp_path)
+    assert "Training ae-test: no checkpoint yet" in capsys.readouterr().out
+    m2, h2 = load_or_train("ae-test", _config(), train, directory=tmp_path)
+    assert "Loaded ae-test" in capsys.readouterr().out
+    assert len(calls) == 1 and h1 == h2
+    for a, b in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    manifest = json.loads((tmp_path / "ae-test.json").read_text())
+    assert manifest["config"]["model"]["kind"] == "ae" and len(manifest["sha256"]) == 64
+    assert not list(tmp_path.glob("*.tmp"))  # no temporary files left behind
+
+
+def test_load_or_train_retrains_on_new_config_or_corruption(mnist_small, tmp_path, capsys):
+    calls = []
+
+    def train(model):
+        calls.append(1)
+        return fit(model, mnist_small, TrainConfig(epochs=1), progress=False)
+
+    load_or_train("ae", _config(1), train, directory=tmp_path)
+    load_or_train("ae", _config(2), train, directory=tmp_path)
+    assert "different config" in capsys.readouterr().out
+    weights = tmp_path / "ae.pt"
+    weights.write_bytes(weights.read_bytes()[:100])  # truncated file
+    load_or_train("ae", _config(2), train, directory=tmp_path)
+    assert "corrupt" in capsys.readouterr().out
+    assert len(calls) == 3
+    load_or_train("ae", _config(2), train, directory=tmp_path)
+    assert len(calls) == 3  # the retrained checkpoint is good again
+
+
+def test_load_or_train_rejects_bad_names_and_configs(tmp_path):
+    with pytest.raises(ValueError, match="checkpoint name"):
+        load_or_train("../escape", _config(), lambda m: {}, directory=tmp_path)
+    with pytest.raises(ValueError, match='"model" dict'):
+        load_or_train("x", {"epochs": 1}, lambda m: {}, directory=tmp_path)
+    with pytest.raises(TypeError, match="JSON"):
+        load_or_train("x", {**_config(), "bad": object()}, lambda m: {"recon": [1.0]},
+                      directory=tmp_path)
