@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Jupyter refuses to run as root unless told; containers (Docker, some cloud shells) run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 # The whole suite. AAE_FAST=1 makes every notebook train on tiny subsets for seconds.
 test: $(STAMP) lint

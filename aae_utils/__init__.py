@@ -9,6 +9,8 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.losses` - reconstruction, KL, discriminator and generator losses
 - :mod:`aae_utils.train` - the three AAE phases, one training engine, ``load_or_train``
 - :mod:`aae_utils.viz` - image grids, latent scatters, manifold sweeps, loss curves
+- :mod:`aae_utils.metrics` - how well codes match a prior (MMD, histogram distance, holes)
+- :mod:`aae_utils.checks` - self-checking exercises
 - :mod:`aae_utils.notebook` - ``setup_notebook()``, the opening cell of every notebook
 """
 
