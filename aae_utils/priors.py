@@ -57,6 +57,10 @@ class Prior:
         """Log-density of each row of ``z`` (shape ``(N,)``)."""
         raise NotImplementedError(f"{type(self).__name__} has no density to evaluate")
 
+    def assign(self, z: Tensor) -> Tensor:
+        """For priors split by label: the label whose part of the prior each code is closest to."""
+        raise NotImplementedError(f"{type(self).__name__} is not split by label")
+
     def _check(self, z: Tensor) -> None:
         if z.ndim != 2 or z.shape[1] != self.dim:
             raise ValueError(f"expected codes of shape (N, {self.dim}), got {tuple(z.shape)}")
@@ -141,6 +145,10 @@ class GaussianMixturePrior(Prior):
         r""":math:`\log \frac{1}{k}\sum_c N(z; \mu_c, \Sigma_c)`."""
         return torch.logsumexp(self.component_log_prob(z), 1) - math.log(self.num_classes)
 
+    def assign(self, z: Tensor) -> Tensor:
+        """The most likely component of each code (shape ``(N,)``)."""
+        return self.component_log_prob(z).argmax(1)
+
     def __repr__(self) -> str:
         return f"GaussianMixturePrior(num_components={self.num_classes}, radius={self.radius})"
 
@@ -171,6 +179,18 @@ class SwissRollPrior(Prior):
         s = t.sqrt()
         r, theta = self.scale * s, self.turns * 2 * math.pi * s
         return torch.stack([r * theta.cos(), r * theta.sin()], 1)
+
+    def position(self, z: Tensor, resolution: int = 4000) -> Tensor:
+        """Position ``t`` in [0, 1] of the point of the roll nearest to each code."""
+        self._check(z)
+        ts = torch.linspace(0, 1, resolution)
+        curve = self.point_at(ts).to(z)
+        nearest = torch.cat([torch.cdist(chunk, curve).argmin(1) for chunk in z.split(4096)])
+        return ts.to(z.device)[nearest]
+
+    def assign(self, z: Tensor) -> Tensor:
+        """The segment (label) of the roll nearest to each code."""
+        return (self.position(z) * self.num_classes).long().clamp(max=self.num_classes - 1)
 
     def _sample_labels(self, labels, generator):
         t = (labels.float() + torch.rand(len(labels), generator=generator)) / self.num_classes

@@ -60,8 +60,13 @@ class TrainConfig:
         optimizer: ``"adam"`` or ``"sgd"`` (SGD with momentum, as in the paper's appendix).
         momentum: SGD momentum of the reconstruction phase.
         adv_momentum: SGD momentum of the two adversarial phases (the paper uses less).
+        adv_betas: Adam's betas for the two adversarial phases (GANs often use a lower
+            first beta, such as 0.5, so the two players react faster to each other).
         recon: reconstruction loss, ``"bce"`` or ``"mse"``.
         generator: ``"non_saturating"`` (minimise :math:`-\log D(q(x))`) or ``"minimax"``.
+        lr_decay: every learning rate falls linearly, epoch by epoch, to this fraction of its
+            start value (1.0: constant). Decay lets the adversarial game settle instead of
+            oscillating at the end of training.
         beta: weight of the VAE's KL term (1 gives the ELBO).
         seed: seeds shuffling, prior samples and noise, so a run can be repeated.
     """
@@ -74,8 +79,10 @@ class TrainConfig:
     optimizer: str = "adam"
     momentum: float = 0.9
     adv_momentum: float = 0.1
+    adv_betas: tuple[float, float] = (0.9, 0.999)
     recon: str = "bce"
     generator: str = "non_saturating"
+    lr_decay: float = 1.0
     beta: float = 1.0
     seed: int = 0
 
@@ -88,6 +95,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive, got {value!r}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         if self.optimizer not in {"adam", "sgd"}:
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.recon not in {"bce", "mse"}:
@@ -101,11 +110,13 @@ class TrainConfig:
         return asdict(self)
 
 
-def _optimizer(params, cfg: TrainConfig, lr: float, momentum: float) -> torch.optim.Optimizer:
+def _optimizer(
+    params, cfg: TrainConfig, lr: float, momentum: float, betas=(0.9, 0.999)
+) -> torch.optim.Optimizer:
     params = list(params)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum)
-    return torch.optim.Adam(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
 
 
 @contextlib.contextmanager
@@ -307,15 +318,25 @@ def fit(
             config.momentum,
         )
         opt_disc = _optimizer(
-            model.discriminator.parameters(), config, config.disc_lr or lr, config.adv_momentum
+            model.discriminator.parameters(), config, config.disc_lr or lr, config.adv_momentum,
+            config.adv_betas,
         )
         opt_gen = _optimizer(
-            model.encoder.parameters(), config, config.gen_lr or lr, config.adv_momentum
+            model.encoder.parameters(), config, config.gen_lr or lr, config.adv_momentum,
+            config.adv_betas,
         )
         keys = ("recon", "disc", "gen", "disc_acc")
+        optimizers = [opt_rec, opt_disc, opt_gen]
     else:
         opt = _optimizer(model.parameters(), config, lr, config.momentum)
         keys = ("recon", "kl", "loss") if kind == "vae" else ("recon",)
+        optimizers = [opt]
+    schedulers = [
+        torch.optim.lr_scheduler.LinearLR(
+            o, start_factor=1.0, end_factor=config.lr_decay, total_iters=max(config.epochs - 1, 1)
+        )
+        for o in optimizers
+    ]
 
     steps = len(data) // config.batch_size
     if steps == 0:
@@ -368,6 +389,8 @@ def fit(
         for k, v in means.items():
             history[k].append(v)
         history["seconds"].append(time.perf_counter() - start)
+        for scheduler in schedulers:
+            scheduler.step()
         if callback is not None:
             model.eval()
             for k, v in callback(epoch, model).items():

@@ -63,6 +63,16 @@ def test_swiss_roll_segments_in_order():
     assert torch.allclose(prior.point_at(torch.tensor([1.0])), torch.tensor([[4.0, 0.0]]), atol=1e-5)
     with pytest.raises(NotImplementedError):
         prior.log_prob(z)
+    assert (prior.assign(z) == labels).float().mean() > 0.99
+    t = torch.tensor([0.05, 0.5, 0.95])
+    assert torch.allclose(prior.position(prior.point_at(t)), t, atol=1e-3)
+
+
+def test_mixture_assign_and_unsplit_prior():
+    prior = GaussianMixturePrior(10)
+    assert torch.equal(prior.assign(prior.means * 1.2), torch.arange(10))
+    with pytest.raises(NotImplementedError, match="not split"):
+        GaussianPrior(2).assign(torch.zeros(3, 2))
 
 
 def test_categorical_one_hot_and_uniform():

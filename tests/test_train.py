@@ -107,6 +107,23 @@ def test_supervised_decoder_gets_labels(mnist_small):
     assert h["recon"][0] > 0
 
 
+def test_lr_decay_reaches_its_final_fraction(mnist_small, monkeypatch):
+    seen = []
+    real_step = torch.optim.Adam.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    data = mnist_small.subset(slice(0, 300))
+    fit(build_model("ae", **SMALL), data, TrainConfig(epochs=3, lr=1e-3, lr_decay=0.1), progress=False)
+    per_epoch = len(seen) // 3
+    assert seen[0] == pytest.approx(1e-3)
+    assert seen[per_epoch] == pytest.approx(0.55e-3)
+    assert seen[-1] == pytest.approx(1e-4)
+
+
 def test_callback_values_join_history(mnist_small):
     model = build_model("ae", **SMALL)
     h = fit(model, mnist_small, TrainConfig(epochs=2), progress=False,
@@ -126,6 +143,8 @@ def test_fit_rejects_bad_arguments(mnist_small):
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         TrainConfig(batch_size=-5)
+    with pytest.raises(ValueError, match="lr_decay"):
+        TrainConfig(lr_decay=0.0)
     with pytest.raises(ValueError, match="larger than the 2000"):
         fit(model, mnist_small, TrainConfig(epochs=1, batch_size=5000), prior=GaussianPrior(2))
 

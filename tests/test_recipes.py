@@ -1,0 +1,45 @@
+import pytest
+import torch
+
+from aae_utils.priors import GaussianMixturePrior, SwissRollPrior
+from aae_utils.recipes import FAST_TRAIN_SIZE, recipe, train_recipe
+
+
+def test_fast_mode_shrinks_data_and_epochs_not_the_network():
+    full, fast = recipe("aae-2d", fast=False), recipe("aae-2d", fast=True)
+    assert full.model == fast.model
+    assert fast.n_train == FAST_TRAIN_SIZE and fast.train.epochs < full.train.epochs
+    assert full.config != fast.config  # so the two never share a checkpoint
+
+
+def test_unknown_recipe():
+    with pytest.raises(ValueError, match="unknown recipe"):
+        recipe("gan-2d")
+
+
+def test_priors_of_notebook_04():
+    assert isinstance(recipe("aae-mixture").make_prior(), GaussianMixturePrior)
+    assert isinstance(recipe("aae-swiss-roll-labels").make_prior(), SwissRollPrior)
+    assert recipe("ae-2d").make_prior() is None
+
+
+def test_labels_for_discriminator(mnist_small):
+    r = recipe("aae-mixture-labels", fast=True)
+    labels = r.labels_for(mnist_small)
+    known = labels >= 0
+    assert int(known.sum()) == 10 * r.labelled_per_class
+    assert torch.equal(labels[known], mnist_small.y[known])
+    assert (labels[~known] == -1).all()
+    assert recipe("aae-mixture").labels_for(mnist_small) is None
+
+
+def test_train_recipe_caches(mnist_small, capsys):
+    r = recipe("aae-swiss-roll-labels", fast=True)
+    model, history = train_recipe(r, mnist_small)
+    assert len(history["recon"]) == r.train.epochs
+    assert model.discriminator.cond_dim == 11
+    model2, _ = train_recipe(r, mnist_small)
+    assert "Loaded" in capsys.readouterr().out
+    assert torch.equal(model.encoder.net[0].weight, model2.encoder.net[0].weight)
+    assert "10 epochs" in recipe("aae-mixture", fast=False).describe()
+    assert "decayed to" in recipe("aae-2d", fast=False).describe()
