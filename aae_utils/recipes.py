@@ -44,7 +44,8 @@ class Recipe:
     train: TrainConfig
     prior: dict | None = None
     n_train: int | None = None  # None: all 60,000 training images
-    labelled_per_class: int | None = None  # labels for the discriminator; others get -1
+    all_labels: bool = False  # every image's label goes to the discriminator
+    labelled_per_class: int | None = None  # or only this many per digit; the others get -1
     notes: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -54,6 +55,7 @@ class Recipe:
         return {
             "dataset": "mnist",
             "n_train": self.n_train,
+            "all_labels": self.all_labels,
             "labelled_per_class": self.labelled_per_class,
             "model": self.model,
             "prior": self.prior,
@@ -69,7 +71,10 @@ class Recipe:
         return make_prior(spec.pop("name"), **spec)
 
     def labels_for(self, data: ImageData) -> Tensor | None:
-        """Labels for the discriminator: ``labelled_per_class`` per digit, -1 for the rest."""
+        """Labels for the discriminator: all of them, or ``labelled_per_class`` per digit and
+        -1 ("no label") for the rest; None when the recipe uses no labels."""
+        if self.all_labels:
+            return data.y
         if self.labelled_per_class is None:
             return None
         keep = balanced_subset(data.y, self.labelled_per_class, seed=self.train.seed)
@@ -82,8 +87,13 @@ class Recipe:
         t = self.train
         prior = "" if self.prior is None else f", prior {self.prior}"
         data = "all 60,000" if self.n_train is None else f"{self.n_train:,}"
-        if self.labelled_per_class is not None:
+        if self.all_labels:
+            data += " (all labelled)"
+        elif self.labelled_per_class is not None:
             data += f" ({10 * self.labelled_per_class:,} of them labelled)"
+        noise = self.model.get("input_noise", 0.0)
+        if noise:
+            prior += f", noise std {noise:g} on the discriminator's input"
         hidden = "-".join(str(h) for h in self.model.get("hidden", []))
         return (
             f"{self.name}: {self.model['kind'].upper()}, 784-{hidden}-{self.model['latent_dim']}"
@@ -111,10 +121,12 @@ def _base(name: str) -> Recipe:
             notes="AAE with a N(0, I) prior through a discriminator",
         ),
     }
-    small = {"latent_dim": 2, "hidden": PRIORS_HIDDEN, "input_noise": 0.3}
+    small = {"latent_dim": 2, "hidden": PRIORS_HIDDEN}
     labelled = {**small, "disc_cond_dim": 11}  # 10 digits + a "no label" slot
     mixture = {"name": "mixture", "num_components": 10}
-    roll = {"name": "swiss_roll", "num_classes": 10}
+    # A little thickness (std 0.15 across the curve): on a zero-width curve the discriminator
+    # wins outright and the codes stay a blob (measured: histogram distance 0.46 vs 0.24).
+    roll = {"name": "swiss_roll", "num_classes": 10, "noise": 0.15}
     for prior_name, prior in (("mixture", mixture), ("swiss-roll", roll)):
         recipes[f"aae-{prior_name}"] = Recipe(
             f"aae-{prior_name}", {"kind": "aae", **small}, PRIORS_TRAIN, prior=prior,
@@ -122,9 +134,14 @@ def _base(name: str) -> Recipe:
         )
         recipes[f"aae-{prior_name}-labels"] = Recipe(
             f"aae-{prior_name}-labels", {"kind": "aae", **labelled}, PRIORS_TRAIN,
-            prior=prior, labelled_per_class=1000,
-            notes="the discriminator sees the label of 10,000 images; the rest are unlabelled",
+            prior=prior, all_labels=True,
+            notes="the discriminator sees every image's label",
         )
+    recipes["aae-mixture-partial-labels"] = Recipe(
+        "aae-mixture-partial-labels", {"kind": "aae", **labelled}, PRIORS_TRAIN, prior=mixture,
+        labelled_per_class=1000,
+        notes="as in the paper's figure: 10,000 labelled images, the rest unlabelled",
+    )
     if name not in recipes:
         raise ValueError(f"unknown recipe {name!r}; choose one of {sorted(recipes)}")
     return recipes[name]

@@ -24,7 +24,8 @@ def test_priors_of_notebook_04():
 
 
 def test_labels_for_discriminator(mnist_small):
-    r = recipe("aae-mixture-labels", fast=True)
+    assert torch.equal(recipe("aae-mixture-labels", fast=True).labels_for(mnist_small), mnist_small.y)
+    r = recipe("aae-mixture-partial-labels", fast=True)
     labels = r.labels_for(mnist_small)
     known = labels >= 0
     assert int(known.sum()) == 10 * r.labelled_per_class
