@@ -173,6 +173,10 @@ class Autoencoder(nn.Module):
         self.encoder = Encoder(in_dim, latent_dim, hidden)
         self.decoder = Decoder(latent_dim, in_dim, hidden)
 
+    def code(self, x: Tensor) -> Tensor:
+        """The code z = f(x), with gradients (what training uses)."""
+        return self.encoder(x)
+
     @torch.no_grad()
     def encode(self, x: Tensor) -> Tensor:
         """Codes for a batch of images, without gradients (for plots)."""

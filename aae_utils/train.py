@@ -155,10 +155,10 @@ def reconstruction_phase(
 ) -> Tensor:
     r"""Phase 1: update encoder and decoder to minimise :math:`-\log p(x \mid z=q(x))`.
 
-    Works for the plain autoencoder too (``model.code`` or ``model.encoder``).
+    Works for the plain autoencoder and the AAE (both have ``model.code``).
     Returns the loss (detached; no host synchronisation per step).
     """
-    z = model.code(x) if hasattr(model, "code") else model.encoder(x)
+    z = model.code(x)
     loss = reconstruction_loss(model.decoder(z, decoder_cond), x, kind)
     _step(opt, loss)
     return loss.detach()

@@ -98,10 +98,13 @@ def latent_scatter(
     prior_samples: Tensor | None = None,
     ax: plt.Axes | None = None,
     lim: float | None = None,
+    colorbar: bool = True,
+    s: float = 3,
 ) -> Figure:
     """2-D codes coloured by digit, optionally over grey samples of the prior.
 
-    Higher-dimensional codes are shown by their first two coordinates.
+    Higher-dimensional codes are shown by their first two coordinates. Pass ``ax`` to draw
+    into one panel of a larger figure (then ``colorbar=False`` keeps the panels aligned).
     """
     z = _np(z)
     if z.ndim != 2 or z.shape[1] < 2:
@@ -110,8 +113,8 @@ def latent_scatter(
     if prior_samples is not None:
         p = _np(prior_samples)
         ax.scatter(p[:, 0], p[:, 1], s=2, color="0.75", alpha=0.5, linewidths=0, label="prior")
-    sc = _scatter(ax, z, None if labels is None else _np(labels))
-    if labels is not None:
+    sc = _scatter(ax, z, None if labels is None else _np(labels), s=s)
+    if labels is not None and colorbar:
         cb = fig.colorbar(sc, ax=ax, ticks=range(10), fraction=0.046, pad=0.04)
         cb.set_label("digit")
         cb.solids.set_alpha(1)
