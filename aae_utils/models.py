@@ -43,6 +43,18 @@ def _check_input(x: Tensor, dim: int, what: str) -> None:
         )
 
 
+def _append_cond(z: Tensor, cond: Tensor | None, cond_dim: int, owner: str) -> Tensor:
+    """``[z, cond]`` for a network built with ``cond_dim > 0``; ``z`` unchanged otherwise."""
+    if cond_dim:
+        if cond is None:
+            raise ValueError(f"this {owner} needs cond of shape (N, {cond_dim}) (a one-hot label)")
+        _check_input(cond, cond_dim, f"{owner} cond")
+        return torch.cat([z, cond.to(z.dtype)], dim=1)
+    if cond is not None:
+        raise ValueError(f"this {owner} was built with cond_dim=0 but cond was given")
+    return z
+
+
 class Encoder(nn.Module):
     """Deterministic encoder :math:`z = f_\\phi(x)`: the AAE's generator of codes."""
 
@@ -108,14 +120,7 @@ class Decoder(nn.Module):
     def forward(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
         """Pixel logits ``(N, out_dim)``; ``cond`` is a one-hot label when ``cond_dim > 0``."""
         _check_input(z, self.latent_dim, "Decoder")
-        if self.cond_dim:
-            if cond is None:
-                raise ValueError(f"this Decoder needs cond of shape (N, {self.cond_dim})")
-            _check_input(cond, self.cond_dim, "Decoder cond")
-            z = torch.cat([z, cond.to(z.dtype)], dim=1)
-        elif cond is not None:
-            raise ValueError("this Decoder was built with cond_dim=0 but cond was given")
-        return self.net(z)
+        return self.net(_append_cond(z, cond, self.cond_dim, "Decoder"))
 
     @torch.no_grad()
     def images(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
@@ -152,14 +157,7 @@ class Discriminator(nn.Module):
         _check_input(z, self.latent_dim, "Discriminator")
         if self.training and self.input_noise > 0:
             z = z + self.input_noise * torch.randn_like(z)
-        if self.cond_dim:
-            if cond is None:
-                raise ValueError(f"this Discriminator needs cond of shape (N, {self.cond_dim})")
-            _check_input(cond, self.cond_dim, "Discriminator cond")
-            z = torch.cat([z, cond.to(z.dtype)], dim=1)
-        elif cond is not None:
-            raise ValueError("this Discriminator was built with cond_dim=0 but cond was given")
-        return self.net(z).squeeze(1)
+        return self.net(_append_cond(z, cond, self.cond_dim, "Discriminator")).squeeze(1)
 
 
 class Autoencoder(nn.Module):
