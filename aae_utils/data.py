@@ -7,6 +7,7 @@ overhead that dominate small-MLP training on a CPU.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,89 @@ _RAW_FILES = (
 )
 
 
+#: md5 of the official MNIST files, compressed and decompressed (torchvision reads either).
+MNIST_MD5 = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+
+
 class DatasetNotFoundError(FileNotFoundError):
     """The dataset files are not on disk and could not be downloaded."""
+
+
+class CorruptDatasetError(OSError):
+    """A dataset file is on disk but truncated or not the official file."""
+
+
+def _md5(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _idx_expected_size(path: Path) -> int | None:
+    """Size an IDX file must have according to its own header (None if no valid header)."""
+    with open(path, "rb") as f:
+        header = f.read(4)
+        if len(header) < 4 or header[:2] != b"\x00\x00" or header[2] != 0x08:
+            return None
+        ndim = header[3]
+        dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        return None
+    size = 1
+    for i in range(ndim):
+        size *= int.from_bytes(dims[4 * i : 4 * i + 4], "big")
+    return 4 + 4 * ndim + size
+
+
+def check_dataset_files(name: str, root: str | Path, train: bool = True) -> None:
+    """Check the split's files that are present: complete (IDX header vs size) and, for MNIST,
+    byte-identical to the official files (md5).
+
+    Missing files are left to the loader (it may download them).
+
+    Raises:
+        CorruptDatasetError: naming the file, what is wrong, and how to fix it.
+    """
+    key = _canonical(name)
+    raw = Path(root) / DATASETS[key] / "raw"
+    split = "train" if train else "t10k"
+    fix = (
+        "Delete it and load again with an internet connection (torchvision downloads a fresh "
+        "copy), or replace it with an intact copy"
+    )
+    for stem in (f"{split}-images-idx3-ubyte", f"{split}-labels-idx1-ubyte"):
+        for path in (raw / stem, raw / f"{stem}.gz"):
+            if not path.is_file():
+                continue
+            if path.suffix != ".gz":
+                expected = _idx_expected_size(path)
+                actual = path.stat().st_size
+                if expected is None:
+                    raise CorruptDatasetError(
+                        f"{display_path(path)} is not an IDX file (bad header). {fix}."
+                    )
+                if actual != expected:
+                    raise CorruptDatasetError(
+                        f"{display_path(path)} is truncated or damaged: {actual:,} bytes, its "
+                        f"header says {expected:,}. {fix}."
+                    )
+            official = MNIST_MD5.get(path.name) if key == "mnist" else None
+            if official is not None and _md5(path) != official:
+                raise CorruptDatasetError(
+                    f"{display_path(path)} is not the official MNIST file (md5 differs from "
+                    f"{official}). {fix}."
+                )
 
 
 @dataclass
@@ -101,6 +183,7 @@ def load_dataset(
     if limit is not None and (not isinstance(limit, int) or limit <= 0):
         raise ValueError(f"limit must be a positive int or None, got {limit!r}")
     root = Path(root) if root is not None else data_root()
+    check_dataset_files(key, root, train)
     cls = getattr(datasets, DATASETS[key])
     try:
         ds = cls(str(root), train=train, download=download)
@@ -188,7 +271,7 @@ def balanced_subset(
     Raises:
         ValueError: a class has fewer than ``per_class`` examples.
     """
-    if not isinstance(per_class, int) or per_class <= 0:
+    if not isinstance(per_class, int) or isinstance(per_class, bool) or per_class <= 0:
         raise ValueError(f"per_class must be a positive int, got {per_class!r}")
     labels = labels.detach().cpu()
     if labels.ndim != 1:
@@ -204,6 +287,28 @@ def balanced_subset(
         pick = members[torch.randperm(len(members), generator=g)[:per_class]]
         chosen.append(pick)
     return torch.cat(chosen).sort().values
+
+
+def labelled_subset(
+    labels: Tensor, n_labels: int, *, num_classes: int = 10, seed: int = 0
+) -> Tensor:
+    """Indices of ``n_labels`` examples, the same number from each class (the paper's
+    "100 labels" is 10 per digit).
+
+    Raises:
+        ValueError: ``n_labels`` is not a positive multiple of ``num_classes``, or exceeds
+            the data.
+    """
+    if not isinstance(n_labels, int) or isinstance(n_labels, bool) or n_labels <= 0:
+        raise ValueError(f"n_labels must be a positive int, got {n_labels!r}")
+    if n_labels % num_classes:
+        raise ValueError(
+            f"n_labels={n_labels} is not a multiple of num_classes={num_classes}; a balanced "
+            f"subset needs the same count per class (e.g. {n_labels - n_labels % num_classes or num_classes})"
+        )
+    if n_labels > len(labels):
+        raise ValueError(f"n_labels={n_labels} exceeds the {len(labels)} examples available")
+    return balanced_subset(labels, n_labels // num_classes, num_classes=num_classes, seed=seed)
 
 
 def train_val_split(n: int, val_size: int, *, seed: int = 0) -> tuple[Tensor, Tensor]:

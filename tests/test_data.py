@@ -5,10 +5,12 @@ import pytest
 import torch
 
 from aae_utils.data import (
+    CorruptDatasetError,
     DatasetNotFoundError,
     ImageData,
     balanced_subset,
     batches,
+    labelled_subset,
     load_dataset,
     load_mnist,
     train_val_split,
@@ -131,3 +133,63 @@ def test_image_data_checks_shapes():
         ImageData(torch.zeros(4, 28, 28), torch.zeros(4, dtype=torch.long))
     with pytest.raises(ValueError, match="match x"):
         ImageData(torch.zeros(4, 784), torch.zeros(3, dtype=torch.long))
+
+
+def _mnist_copy(tmp_path, mnist_root, damaged: str | None = None):
+    """A data root linking to the real MNIST files, with a private copy of ``damaged``."""
+    src, raw = mnist_root / "MNIST" / "raw", tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in src.iterdir():
+        if f.name == damaged:
+            (raw / f.name).write_bytes(f.read_bytes())
+        else:
+            (raw / f.name).symlink_to(f.resolve())
+    return raw
+
+
+def test_truncated_file_is_named(tmp_path, mnist_root):
+    raw = _mnist_copy(tmp_path, mnist_root, damaged="t10k-labels-idx1-ubyte")
+    path = raw / "t10k-labels-idx1-ubyte"
+    path.write_bytes(path.read_bytes()[:5000])
+    expected = r"t10k-labels-idx1-ubyte is truncated.*5,000 bytes.*10,008"
+    with pytest.raises(CorruptDatasetError, match=expected):
+        load_mnist(train=False, root=tmp_path, download=False)
+    load_mnist(train=True, root=tmp_path, download=False, limit=10)  # the other split is fine
+
+
+def test_md5_mismatch_is_named(tmp_path, mnist_root):
+    raw = _mnist_copy(tmp_path, mnist_root, damaged="t10k-images-idx3-ubyte")
+    path = raw / "t10k-images-idx3-ubyte"
+    data = bytearray(path.read_bytes())
+    data[5000] ^= 0xFF  # one changed pixel: same size, different file
+    path.write_bytes(bytes(data))
+    expected = "t10k-images-idx3-ubyte is not the official MNIST file"
+    with pytest.raises(CorruptDatasetError, match=expected):
+        load_mnist(train=False, root=tmp_path, download=False)
+
+
+def test_corrupt_gz_is_named(tmp_path, mnist_root):
+    raw = _mnist_copy(tmp_path, mnist_root, damaged="t10k-labels-idx1-ubyte.gz")
+    path = raw / "t10k-labels-idx1-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CorruptDatasetError, match=r"t10k-labels-idx1-ubyte\.gz is not the official"):
+        load_mnist(train=False, root=tmp_path, download=False)
+
+
+def test_not_an_idx_file(tmp_path):
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "train-images-idx3-ubyte").write_text("<html>a captive portal page</html>")
+    with pytest.raises(CorruptDatasetError, match="not an IDX file"):
+        load_dataset("fashion-mnist", root=tmp_path, download=False)
+
+
+def test_labelled_subset_checks_its_size():
+    labels = torch.arange(10).repeat(20)
+    assert len(labelled_subset(labels, 100)) == 100
+    with pytest.raises(ValueError, match="not a multiple of num_classes=10"):
+        labelled_subset(labels, 105)
+    with pytest.raises(ValueError, match="exceeds the 200 examples"):
+        labelled_subset(labels, 1000)
+    with pytest.raises(ValueError, match="positive int"):
+        labelled_subset(labels, 0)
