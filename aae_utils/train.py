@@ -16,12 +16,14 @@ a learner can call) each one:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import os
 import re
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -258,6 +260,7 @@ def fit(
     labels: Tensor | None = None,
     callback: Callable[[int, nn.Module], dict[str, float]] | None = None,
     progress: bool | None = None,
+    resume: ResumeTarget | None = None,
 ) -> History:
     """Train an AE, VAE or AAE (by ``model.kind``) and return its per-epoch history.
 
@@ -272,6 +275,14 @@ def fit(
         callback: called after each epoch as ``callback(epoch, model)``; the numbers it
             returns are added to the history (for example a test error).
         progress: show a progress bar (default: on unless ``AAE_PROGRESS=0``).
+        resume: where to keep the state of an unfinished run. Inside
+            :func:`load_or_train` this is set for you: after every epoch the state is saved,
+            and after an interruption (Ctrl-C, "interrupt kernel") the next call resumes from
+            the last complete epoch, with the same result as an uninterrupted run on a CPU.
+
+    Raises:
+        FloatingPointError: a loss became NaN or infinite; the message names the phase,
+            epoch and step.
 
     Returns:
         ``{"recon": [...], ...}``: one mean per epoch for each loss, plus ``"seconds"``.
@@ -288,6 +299,12 @@ def fit(
     if prior is not None and prior.dim != model.latent_dim:
         raise ValueError(
             f"prior has dim {prior.dim} but the model's latent_dim is {model.latent_dim}"
+        )
+    low, high = float(data.x.min()), float(data.x.max())
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"images must have pixel values in [0, 1] for the reconstruction loss, got values in "
+            f"[{low:.3g}, {high:.3g}]; divide 0-255 pixels by 255 (load_dataset does)"
         )
     device = data.device
     model.to(device).train()
@@ -344,62 +361,177 @@ def fit(
             f"batch_size={config.batch_size} is larger than the {len(data)} training examples"
         )
     history: History = {k: [] for k in (*keys, "seconds")}
+    resume = resume if resume is not None else _take_resume_target()
+    first_epoch = 0
+    if resume is not None:
+        first_epoch = _restore_state(resume, model, optimizers, schedulers, gen, history)
     from tqdm.auto import tqdm
 
     show = show_progress() if progress is None else progress
-    bar = tqdm(total=config.epochs * steps, disable=not show, desc=f"{kind} training")
+    bar = tqdm(
+        total=config.epochs * steps, initial=first_epoch * steps, disable=not show,
+        desc=f"{kind} training",
+    )
     minimax = config.generator == "minimax"
-    for epoch in range(config.epochs):
-        start = time.perf_counter()
-        sums = {k: torch.zeros((), device=device) for k in keys}
-        for xb, yb in batches(data.x, labels, batch_size=config.batch_size, generator=gen):
-            if kind == "aae":
-                dcond = F.one_hot(yb, dec_cond_dim).float() if dec_cond_dim else None
-                sums["recon"] += reconstruction_phase(
-                    model, xb, opt_rec, kind=config.recon, decoder_cond=dcond
-                )
-                if disc_cond_dim:
-                    ccond = _disc_cond(yb, disc_cond_dim)
-                    real = _prior_for_labels(prior, yb, gen, device)
+    epoch = first_epoch
+    try:
+        for epoch in range(first_epoch, config.epochs):
+            start = time.perf_counter()
+            # One row per step, filled on the device: no host synchronisation inside the loop,
+            # yet a NaN can still be traced to its phase and step after the epoch.
+            per_step = torch.zeros(steps, len(keys), device=device)
+            for step, (xb, yb) in enumerate(
+                batches(data.x, labels, batch_size=config.batch_size, generator=gen)
+            ):
+                if kind == "aae":
+                    dcond = F.one_hot(yb, dec_cond_dim).float() if dec_cond_dim else None
+                    rec = reconstruction_phase(
+                        model, xb, opt_rec, kind=config.recon, decoder_cond=dcond
+                    )
+                    if disc_cond_dim:
+                        ccond = _disc_cond(yb, disc_cond_dim)
+                        real = _prior_for_labels(prior, yb, gen, device)
+                    else:
+                        ccond = None
+                        real = prior.sample(len(xb), generator=gen).to(device)
+                    d_loss, d_acc = discriminator_phase(
+                        model, xb, real, opt_disc, disc_cond=ccond
+                    )
+                    g_loss = generator_phase(model, xb, opt_gen, disc_cond=ccond, minimax=minimax)
+                    per_step[step] = torch.stack([rec, d_loss, g_loss, d_acc])
+                elif kind == "vae":
+                    rec, kl = vae_phase(model, xb, opt, kind=config.recon, beta=config.beta)
+                    per_step[step] = torch.stack([rec, kl, rec + config.beta * kl])
                 else:
-                    ccond = None
-                    real = prior.sample(len(xb), generator=gen).to(device)
-                d_loss, d_acc = discriminator_phase(model, xb, real, opt_disc, disc_cond=ccond)
-                sums["disc"] += d_loss
-                sums["disc_acc"] += d_acc
-                sums["gen"] += generator_phase(
-                    model, xb, opt_gen, disc_cond=ccond, minimax=minimax
+                    per_step[step, 0] = reconstruction_phase(model, xb, opt, kind=config.recon)
+                bar.update(1)
+            _check_finite(per_step, keys, kind, epoch)
+            means = dict(zip(keys, per_step.mean(0).tolist(), strict=True))
+            for k, v in means.items():
+                history[k].append(v)
+            history["seconds"].append(time.perf_counter() - start)
+            if kind == "aae" and bool((per_step[:, keys.index("disc_acc")] == 1).all()):
+                message = (
+                    f"epoch {epoch + 1}: the discriminator told every code from every prior "
+                    "sample; the encoder gets no useful signal. Lower disc_lr, add input_noise, "
+                    "or check the prior's scale against the codes'."
                 )
-            elif kind == "vae":
-                rec, kl = vae_phase(model, xb, opt, kind=config.recon, beta=config.beta)
-                sums["recon"] += rec
-                sums["kl"] += kl
-                sums["loss"] += rec + config.beta * kl
-            else:
-                sums["recon"] += reconstruction_phase(model, xb, opt, kind=config.recon)
-            bar.update(1)
-        means = {k: float(v) / steps for k, v in sums.items()}  # one sync per epoch
-        bad = [k for k, v in means.items() if not torch.isfinite(torch.tensor(v))]
-        if bad:
-            bar.close()
-            raise FloatingPointError(
-                f"training diverged in epoch {epoch + 1}: the {', '.join(bad)} loss is not "
-                "finite. Lower the learning rate, or check the images lie in [0, 1]."
+                history.setdefault("warnings", []).append(message)
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
+            for scheduler in schedulers:
+                scheduler.step()
+            if callback is not None:
+                model.eval()
+                for k, v in callback(epoch, model).items():
+                    history.setdefault(k, []).append(float(v))
+                model.train()
+            bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
+            if resume is not None:
+                _save_state(resume, model, optimizers, schedulers, gen, history, epoch + 1)
+    except KeyboardInterrupt:
+        bar.close()
+        if resume is not None and epoch > 0:
+            print(
+                f"Interrupted in epoch {epoch + 1}. The state after epoch {epoch} is saved in "
+                f"{display_path(resume.path)}: run the same cell again to resume from there."
             )
-        for k, v in means.items():
-            history[k].append(v)
-        history["seconds"].append(time.perf_counter() - start)
-        for scheduler in schedulers:
-            scheduler.step()
-        if callback is not None:
-            model.eval()
-            for k, v in callback(epoch, model).items():
-                history.setdefault(k, []).append(float(v))
-            model.train()
-        bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
+        elif resume is not None:
+            print("Interrupted in epoch 1: no complete epoch to resume from yet.")
+        raise
     bar.close()
     model.eval()
     return history
+
+
+_PHASES = {
+    ("ae", "recon"): "reconstruction",
+    ("aae", "recon"): "reconstruction",
+    ("aae", "disc"): "discriminator",
+    ("aae", "gen"): "generator",
+    ("vae", "recon"): "VAE (reconstruction term)",
+    ("vae", "kl"): "VAE (KL term)",
+    ("vae", "loss"): "VAE",
+}
+
+
+def _check_finite(per_step: Tensor, keys: tuple[str, ...], kind: str, epoch: int) -> None:
+    """Raise, naming the phase, epoch and step, if any loss of the epoch is NaN or infinite."""
+    bad = ~torch.isfinite(per_step)
+    if not bool(bad.any()):
+        return
+    step, column = (int(i) for i in torch.nonzero(bad)[0])
+    phase = _PHASES.get((kind, keys[column]), keys[column])
+    raise FloatingPointError(
+        f"training diverged: the {phase} loss became {per_step[step, column].item()} in epoch "
+        f"{epoch + 1}, step {step + 1}. Usual remedies: lower the learning rate (lr, disc_lr, "
+        "gen_lr), check that the images lie in [0, 1], or check the prior's scale. Nothing was "
+        "saved from this epoch."
+    )
+
+
+# --- resuming an interrupted run ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResumeTarget:
+    """Where :func:`fit` keeps the state of an unfinished run, and the config it belongs to."""
+
+    path: Path
+    config: dict
+
+
+_RESUME: contextvars.ContextVar[ResumeTarget | None] = contextvars.ContextVar(
+    "aae_resume", default=None
+)
+
+
+def _take_resume_target() -> ResumeTarget | None:
+    """The target :func:`load_or_train` set for this training run (used by one ``fit`` only)."""
+    target = _RESUME.get()
+    _RESUME.set(None)
+    return target
+
+
+def _save_state(target: ResumeTarget, model, optimizers, schedulers, gen, history, epochs_done):
+    state = {
+        "config": target.config,
+        "epochs_done": epochs_done,
+        "model": model.state_dict(),
+        "optimizers": [o.state_dict() for o in optimizers],
+        "schedulers": [s.state_dict() for s in schedulers],
+        "generator": gen.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "history": history,
+    }
+    _atomic_write(target.path, lambda p: torch.save(state, p))
+
+
+def _restore_state(target: ResumeTarget, model, optimizers, schedulers, gen, history) -> int:
+    """Load a saved unfinished run into the live objects; return how many epochs it had done."""
+    if not target.path.exists():
+        return 0
+    try:
+        state = torch.load(target.path, map_location="cpu", weights_only=True)
+        if state.get("config") != target.config:
+            print(f"Ignoring {display_path(target.path)}: it belongs to another config.")
+            return 0
+        model.load_state_dict(state["model"])
+        for o, s in zip(optimizers, state["optimizers"], strict=True):
+            o.load_state_dict(s)
+        for sch, s in zip(schedulers, state["schedulers"], strict=True):
+            sch.load_state_dict(s)
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+    except Exception as err:  # truncated file, other architecture, ...
+        print(f"Ignoring {display_path(target.path)}: it could not be loaded ({type(err).__name__}).")
+        return 0
+    history.clear()
+    history.update(state["history"])
+    print(f"Resuming after epoch {state['epochs_done']} from {display_path(target.path)}.")
+    return int(state["epochs_done"])
 
 
 # --- checkpoints ----------------------------------------------------------------------------
@@ -502,7 +634,9 @@ def load_or_train(
 
     The checkpoint is ``<directory>/<name>.pt`` (weights) plus ``<name>.json`` (config,
     history, versions, sha256). Both are written atomically, so an interrupted run never
-    leaves a half-written file that would be mistaken for a good one.
+    leaves a half-written file that would be mistaken for a good one. While ``fn`` trains,
+    :func:`fit` keeps ``<name>.partial.pt`` after every epoch; if training is interrupted, the
+    next call with the same config resumes from it.
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"checkpoint name {name!r} must use only letters, digits, '_', '.', '-'")
@@ -529,9 +663,15 @@ def load_or_train(
         return model, history
     print(f"Training {name}: {why}.")
     start = time.perf_counter()
-    history = fn(model)
+    partial = path.with_name(f"{name}.partial.pt")
+    token = _RESUME.set(ResumeTarget(partial, _canonical_config(config)))
+    try:
+        history = fn(model)
+    finally:
+        _RESUME.reset(token)
     model.eval()
     save_checkpoint(path, model, config, history)
+    partial.unlink(missing_ok=True)  # only after the finished checkpoint is safely written
     print(
         f"Trained {name} in {time.perf_counter() - start:.0f} s; saved to {display_path(path)}."
     )

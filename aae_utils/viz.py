@@ -195,8 +195,8 @@ def loss_curves(
     *,
     title: str | None = None,
 ) -> Figure:
-    """One panel per quantity in ``history`` (default: every key except ``seconds``)."""
-    keys = [k for k in (keys or history) if k != "seconds"]
+    """One panel per quantity in ``history`` (default: every number except ``seconds``)."""
+    keys = [k for k in (keys or history) if k not in ("seconds", "warnings")]
     missing = [k for k in keys if k not in history]
     if missing:
         raise ValueError(f"history has no {missing}; it has {sorted(history)}")
