@@ -39,7 +39,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check aae_utils tests notebooks
+	$(BIN)/ruff check aae_utils tests notebooks bench
 
 # Default mode, outputs stored in place (what GitHub shows). Reuses cached checkpoints.
 course: $(STAMP)

@@ -1,0 +1,89 @@
+"""Wall time and peak memory of every notebook, in fast mode and in default mode.
+
+Default mode is run twice: first with an empty checkpoint cache (what a learner's first run
+costs), then with the cache it left (a rerun). Each notebook runs in its own process with
+``jupyter nbconvert --execute`` into a temporary copy, so the stored notebooks are not touched.
+Peak memory is the largest resident set of that process tree (kernel included).
+
+    python bench/course_time.py                     # fast, default (cold), default (warm)
+    python bench/course_time.py --modes fast        # only the quick pass
+
+Writes ``bench/results/course-time.json`` and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MEASURE = r"""
+import resource, subprocess, sys, time
+start = time.perf_counter()
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode
+wall = time.perf_counter() - start
+print(rc, wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def run_notebook(path: Path, env: dict, out_dir: Path) -> dict:
+    cmd = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+           "--ExecutePreprocessor.timeout=3600", "--output-dir", str(out_dir), str(path)]
+    done = subprocess.run([sys.executable, "-c", MEASURE, *cmd], env=env, capture_output=True,
+                          text=True, check=True)
+    rc, wall, rss_kib = done.stdout.split()
+    return {"ok": rc == "0", "seconds": round(float(wall), 1), "peak_rss_mib": round(int(rss_kib) / 1024)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modes", nargs="+", default=["fast", "default-cold", "default-warm"],
+                        choices=["fast", "default-cold", "default-warm"])
+    parser.add_argument("--notebooks", nargs="*", type=Path,
+                        default=sorted((ROOT / "notebooks").glob("*.ipynb")))
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "course-time.json")
+    parser.add_argument("--default-cache", type=Path, default=None,
+                        help="checkpoint folder for default mode (default: a temporary one); it "
+                             "must be empty for default-cold to measure a first run")
+    args = parser.parse_args(argv)
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        caches = {"fast": tmp / "fast-cache", "default": args.default_cache or tmp / "default-cache"}
+        if "default-cold" in args.modes and caches["default"].exists() and any(
+            caches["default"].glob("*.pt")
+        ):
+            parser.error(f"{caches['default']} already holds checkpoints; default-cold needs it empty")
+        for mode in args.modes:
+            env = {**os.environ, "AAE_PROGRESS": "0",
+                   "AAE_FAST": "1" if mode == "fast" else "0",
+                   "AAE_CHECKPOINT_DIR": str(caches["fast" if mode == "fast" else "default"])}
+            results[mode] = {}
+            for nb in args.notebooks:
+                row = run_notebook(nb, env, tmp / "executed")
+                results[mode][nb.name] = row
+                print(f"{mode:13} {nb.name:38} {row['seconds']:7.1f} s {row['peak_rss_mib']:6d} MiB"
+                      + ("" if row["ok"] else "  FAILED"), flush=True)
+    for mode, rows in results.items():
+        total = sum(r["seconds"] for r in rows.values())
+        print(f"{mode}: {total:.0f} s in all, peak {max(r['peak_rss_mib'] for r in rows.values())} MiB")
+    report = {
+        "benchmark": "course_time", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"), "results": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    return 0 if all(r["ok"] for rows in results.values() for r in rows.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
