@@ -57,7 +57,8 @@ def main(argv=None) -> int:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        caches = {"fast": tmp / "fast-cache", "default": args.default_cache or tmp / "default-cache"}
+        default_cache = args.default_cache.resolve() if args.default_cache else tmp / "default-cache"
+        caches = {"fast": tmp / "fast-cache", "default": default_cache}  # kernels run in notebooks/
         if "default-cold" in args.modes and caches["default"].exists() and any(
             caches["default"].glob("*.pt")
         ):
