@@ -49,8 +49,9 @@ class CorruptDatasetError(OSError):
     """A dataset file is on disk but truncated or not the official file."""
 
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
+def file_digest(path: Path, algorithm: str = "md5") -> str:
+    """Hex digest of a file, read in blocks (datasets use md5, checkpoints sha256)."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 22), b""):
             h.update(block)
@@ -106,7 +107,7 @@ def check_dataset_files(name: str, root: str | Path, train: bool = True) -> None
                         f"header says {expected:,}. {fix}."
                     )
             official = MNIST_MD5.get(path.name) if key == "mnist" else None
-            if official is not None and _md5(path) != official:
+            if official is not None and file_digest(path) != official:
                 raise CorruptDatasetError(
                     f"{display_path(path)} is not the official MNIST file (md5 differs from "
                     f"{official}). {fix}."

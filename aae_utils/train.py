@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import hashlib
 import json
 import os
 import re
@@ -34,7 +33,7 @@ from torch import Tensor, nn
 
 from . import __version__
 from .config import checkpoint_dir, display_path, seed_everything, show_progress
-from .data import ImageData, batches
+from .data import ImageData, batches, file_digest
 from .losses import (
     discriminator_accuracy,
     discriminator_loss,
@@ -551,14 +550,6 @@ def _canonical_config(config: dict) -> dict:
         raise TypeError(f"config must be JSON-serialisable (dicts, lists, numbers): {err}") from err
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same folder, then rename over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -584,7 +575,7 @@ def save_checkpoint(path: Path, model: nn.Module, config: dict, history: History
         "format": 1,
         "config": _canonical_config(config),
         "history": history,
-        "sha256": _sha256(path),
+        "sha256": file_digest(path, "sha256"),
         "aae_utils": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -605,7 +596,7 @@ def _try_load(path: Path, config: dict, model: nn.Module, device) -> tuple[Histo
         return None, "its manifest is unreadable"
     if manifest.get("config") != _canonical_config(config):
         return None, "it was trained with a different config"
-    if manifest.get("sha256") != _sha256(path):
+    if manifest.get("sha256") != file_digest(path, "sha256"):
         return None, "the weights file is corrupt (checksum mismatch)"
     try:
         state = torch.load(path, map_location=device, weights_only=True)
