@@ -7,7 +7,7 @@ training settings, the prior and the amount of data, in default mode and in fast
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from torch import Tensor, nn
 
@@ -47,7 +47,6 @@ class Recipe:
     all_labels: bool = False  # every image's label goes to the discriminator
     labelled_per_class: int | None = None  # or only this many per digit; the others get -1
     notes: str = ""
-    extra: dict = field(default_factory=dict)
 
     @property
     def config(self) -> dict:
@@ -61,7 +60,6 @@ class Recipe:
             "prior": self.prior,
             "train": self.train.to_dict(),
             "seed": self.train.seed,
-            **self.extra,
         }
 
     def make_prior(self) -> Prior | None:
