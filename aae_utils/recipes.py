@@ -30,7 +30,7 @@ FAST_LABELLED_PER_CLASS = 30
 #: adversarial game settle; at a constant rate its match to the prior swings from epoch to epoch.
 PART1_TRAIN = TrainConfig(epochs=12, lr=1e-3, lr_decay=0.05)
 
-#: Notebook 04 trains four AAEs; narrower networks keep it to a few minutes on a CPU.
+#: Notebook 04 trains five AAEs; narrower networks keep it to a few minutes on a CPU.
 PRIORS_HIDDEN = [256, 256]
 PRIORS_TRAIN = TrainConfig(epochs=10, lr=1e-3, lr_decay=0.05)
 
@@ -46,7 +46,6 @@ class Recipe:
     n_train: int | None = None  # None: all 60,000 training images
     all_labels: bool = False  # every image's label goes to the discriminator
     labelled_per_class: int | None = None  # or only this many per digit; the others get -1
-    notes: str = ""
 
     @property
     def config(self) -> dict:
@@ -75,9 +74,9 @@ class Recipe:
             return data.y
         if self.labelled_per_class is None:
             return None
-        keep = balanced_subset(data.y, self.labelled_per_class, seed=self.train.seed)
+        keep = balanced_subset(data.y, self.labelled_per_class, seed=self.train.seed).to(data.y.device)
         labels = data.y.new_full(data.y.shape, -1)
-        labels[keep.to(data.y.device)] = data.y[keep.to(data.y.device)]
+        labels[keep] = data.y[keep]
         return labels
 
     def describe(self) -> str:
@@ -105,18 +104,11 @@ class Recipe:
 def _base(name: str) -> Recipe:
     two_d = {"latent_dim": 2, "hidden": COURSE_HIDDEN}
     recipes = {
-        "ae-2d": Recipe(
-            "ae-2d", {"kind": "ae", **two_d}, PART1_TRAIN,
-            notes="plain autoencoder, nothing shapes the code space",
-        ),
-        "vae-2d": Recipe(
-            "vae-2d", {"kind": "vae", **two_d}, PART1_TRAIN,
-            notes="VAE with a N(0, I) prior through the closed-form KL",
-        ),
-        "aae-2d": Recipe(
+        "ae-2d": Recipe("ae-2d", {"kind": "ae", **two_d}, PART1_TRAIN),
+        "vae-2d": Recipe("vae-2d", {"kind": "vae", **two_d}, PART1_TRAIN),  # N(0, I) via the KL
+        "aae-2d": Recipe(  # the same N(0, I), matched by a discriminator
             "aae-2d", {"kind": "aae", **two_d}, PART1_TRAIN,
             prior={"name": "gaussian", "dim": 2, "std": 1.0},
-            notes="AAE with a N(0, I) prior through a discriminator",
         ),
     }
     small = {"latent_dim": 2, "hidden": PRIORS_HIDDEN}
@@ -126,19 +118,16 @@ def _base(name: str) -> Recipe:
     # wins outright and the codes stay a blob (measured: histogram distance 0.46 vs 0.24).
     roll = {"name": "swiss_roll", "num_classes": 10, "noise": 0.15}
     for prior_name, prior in (("mixture", mixture), ("swiss-roll", roll)):
-        recipes[f"aae-{prior_name}"] = Recipe(
+        recipes[f"aae-{prior_name}"] = Recipe(  # no labels
             f"aae-{prior_name}", {"kind": "aae", **small}, PRIORS_TRAIN, prior=prior,
-            notes=f"AAE with a {prior_name} prior, no labels",
         )
-        recipes[f"aae-{prior_name}-labels"] = Recipe(
+        recipes[f"aae-{prior_name}-labels"] = Recipe(  # the discriminator sees every label
             f"aae-{prior_name}-labels", {"kind": "aae", **labelled}, PRIORS_TRAIN,
             prior=prior, all_labels=True,
-            notes="the discriminator sees every image's label",
         )
-    recipes["aae-mixture-partial-labels"] = Recipe(
+    recipes["aae-mixture-partial-labels"] = Recipe(  # the paper's figure: 10,000 labels
         "aae-mixture-partial-labels", {"kind": "aae", **labelled}, PRIORS_TRAIN, prior=mixture,
         labelled_per_class=1000,
-        notes="as in the paper's figure: 10,000 labelled images, the rest unlabelled",
     )
     if name not in recipes:
         raise ValueError(f"unknown recipe {name!r}; choose one of {sorted(recipes)}")
