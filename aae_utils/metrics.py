@@ -84,3 +84,124 @@ def nearest_distance(queries: Tensor, reference: Tensor, chunk: int = 2048) -> T
     ref = reference.float().cpu()
     out = [torch.cdist(q.float().cpu(), ref).min(1).values for q in queries.split(chunk)]
     return torch.cat(out)
+
+
+# --- classification and clustering (notebooks 06 and 07) -------------------------------------
+
+
+def error_rate(predicted: Tensor, labels: Tensor) -> float:
+    """Fraction of ``predicted`` classes that differ from ``labels`` (both 1-D, same length)."""
+    if predicted.shape != labels.shape or predicted.ndim != 1 or len(labels) == 0:
+        raise ValueError(
+            f"predicted and labels must be non-empty 1-D tensors of the same length, got "
+            f"{tuple(predicted.shape)} and {tuple(labels.shape)}"
+        )
+    return float((predicted.cpu() != labels.cpu()).float().mean())
+
+
+def cluster_labels(
+    val_proba: Tensor, val_labels: Tensor, *, rule: str = "paper", num_classes: int = 10
+) -> Tensor:
+    r"""The digit each cluster stands for, decided on labelled validation data.
+
+    ``rule="paper"`` (Makhzani et al., Section 6): cluster :math:`i` takes the label of the one
+    validation example that maximises :math:`q(y=i|x)`. ``rule="majority"``: the most common
+    label among the validation examples assigned to cluster :math:`i` (a cluster with no
+    examples falls back to the paper's rule).
+
+    Args:
+        val_proba: :math:`q(y|x)` of the validation images, shape ``(N, K)``.
+        val_labels: their true labels, shape ``(N,)``.
+
+    Returns:
+        A tensor of ``K`` labels: ``labels_of_cluster[k]``.
+    """
+    if rule not in {"paper", "majority"}:
+        raise ValueError(f"rule must be 'paper' or 'majority', got {rule!r}")
+    if val_proba.ndim != 2 or val_labels.shape != (len(val_proba),):
+        raise ValueError(
+            f"val_proba must be (N, K) and val_labels (N,), got {tuple(val_proba.shape)} and "
+            f"{tuple(val_labels.shape)}"
+        )
+    val_proba, val_labels = val_proba.cpu(), val_labels.cpu()
+    best = val_labels[val_proba.argmax(0)]  # paper: label of each column's top example
+    if rule == "paper":
+        return best
+    assigned = val_proba.argmax(1)
+    out = best.clone()
+    for k in range(val_proba.shape[1]):
+        members = val_labels[assigned == k]
+        if len(members):
+            out[k] = torch.bincount(members, minlength=num_classes).argmax()
+    return out
+
+
+def cluster_error(
+    test_proba: Tensor, test_labels: Tensor, val_proba: Tensor, val_labels: Tensor,
+    *, rule: str = "paper",
+) -> float:
+    """Test error of a clustering once every cluster carries the label :func:`cluster_labels`
+    gives it from the validation data."""
+    mapping = cluster_labels(val_proba, val_labels, rule=rule)
+    return error_rate(mapping[test_proba.cpu().argmax(1)], test_labels)
+
+
+def linear_probe_accuracy(
+    train_codes: Tensor, train_labels: Tensor, test_codes: Tensor, test_labels: Tensor,
+    *, steps: int = 300, seed: int = 0,
+) -> float:
+    """Test accuracy of a logistic regression trained on codes: how much label information a
+    code carries in linearly readable form (notebook 05 uses it to show that a supervised
+    AAE's style code holds little about the digit).
+
+    The codes are standardised with the training codes' mean and std; the classifier is fit
+    by full-batch L-BFGS for ``steps`` iterations.
+    """
+    if train_codes.ndim != 2 or test_codes.ndim != 2 or train_codes.shape[1] != test_codes.shape[1]:
+        raise ValueError(
+            f"codes must be (N, d) and (M, d), got {tuple(train_codes.shape)} and {tuple(test_codes.shape)}"
+        )
+    if len(train_labels) != len(train_codes) or len(test_labels) != len(test_codes):
+        raise ValueError("each set of codes needs one label per row")
+    xtr, xte = train_codes.detach().cpu().float(), test_codes.detach().cpu().float()
+    ytr, yte = train_labels.cpu(), test_labels.cpu()
+    mean, std = xtr.mean(0), xtr.std(0).clamp_min(1e-6)
+    xtr, xte = (xtr - mean) / std, (xte - mean) / std
+    classes = int(max(ytr.max(), yte.max())) + 1
+    torch.manual_seed(seed)
+    with torch.enable_grad():
+        layer = torch.nn.Linear(xtr.shape[1], classes)
+        opt = torch.optim.LBFGS(layer.parameters(), max_iter=steps, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(layer(xtr), ytr)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+    with torch.no_grad():
+        return float((layer(xte).argmax(1) == yte).float().mean())
+
+
+@torch.no_grad()
+def knn_accuracy(
+    train_codes: Tensor, train_labels: Tensor, test_codes: Tensor, test_labels: Tensor,
+    *, k: int = 5, chunk: int = 2048,
+) -> float:
+    """Accuracy of a ``k``-nearest-neighbour vote in code space: how well a low-dimensional
+    map keeps images of the same digit together (notebook 07's 2-D maps)."""
+    if train_codes.ndim != 2 or test_codes.ndim != 2 or train_codes.shape[1] != test_codes.shape[1]:
+        raise ValueError(
+            f"codes must be (N, d) and (M, d), got {tuple(train_codes.shape)} and {tuple(test_codes.shape)}"
+        )
+    if not 0 < k <= len(train_codes):
+        raise ValueError(f"k must be between 1 and the {len(train_codes)} training codes, got {k}")
+    ref, ref_y = train_codes.float().cpu(), train_labels.cpu()
+    classes = int(ref_y.max()) + 1
+    correct = 0
+    for q, y in zip(test_codes.float().cpu().split(chunk), test_labels.cpu().split(chunk), strict=True):
+        idx = torch.cdist(q, ref).topk(k, largest=False).indices
+        votes = torch.nn.functional.one_hot(ref_y[idx], classes).sum(1)
+        correct += int((votes.argmax(1) == y).sum())
+    return correct / len(test_codes)

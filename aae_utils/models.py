@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 PAPER_HIDDEN = (1000, 1000)
@@ -186,11 +187,14 @@ class VAE(nn.Module):
 
     kind = "vae"
 
-    def __init__(self, in_dim: int = 784, latent_dim: int = 2, hidden=PAPER_HIDDEN) -> None:
+    def __init__(
+        self, in_dim: int = 784, latent_dim: int = 2, hidden=PAPER_HIDDEN, decoder_cond_dim: int = 0
+    ) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.encoder = GaussianEncoder(in_dim, latent_dim, hidden)
-        self.decoder = Decoder(latent_dim, in_dim, hidden)
+        # decoder_cond_dim > 0: the label goes to the decoder (a conditional VAE, notebook 05)
+        self.decoder = Decoder(latent_dim, in_dim, hidden, cond_dim=decoder_cond_dim)
 
     @torch.no_grad()
     def encode(self, x: Tensor) -> Tensor:
@@ -256,11 +260,150 @@ class AdversarialAutoencoder(nn.Module):
         return out[0] if self.posterior == "gaussian" else out
 
 
-MODELS = {"ae": Autoencoder, "vae": VAE, "aae": AdversarialAutoencoder}
+class CategoricalStyleEncoder(nn.Module):
+    r"""Encoder of the semi-supervised AAE: shared hidden layers, then two heads.
+
+    * ``class_head``: logits of :math:`q(y|x)`, a softmax over ``num_classes`` (the digit, or
+      a cluster when no labels are used);
+    * ``style_head``: the style code :math:`z` (everything about the image except its class).
+
+    ``input_noise`` adds Gaussian noise of that std to the pixels while training: a classifier
+    trained on few labels then has to give the same answer for slightly different images.
+    ``dropout`` zeroes that fraction of hidden units while training, for the same reason.
+    """
+
+    def __init__(
+        self,
+        in_dim: int = 784,
+        num_classes: int = 10,
+        style_dim: int = 10,
+        hidden: Sequence[int] = PAPER_HIDDEN,
+        input_noise: float = 0.0,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if input_noise < 0:
+            raise ValueError(f"encoder input_noise must be >= 0, got {input_noise}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"encoder dropout must be in [0, 1), got {dropout}")
+        self.in_dim, self.input_noise = in_dim, input_noise
+        layers: list[nn.Module] = []
+        for a, b in zip([in_dim, *hidden[:-1]], hidden, strict=True):
+            layers += [nn.Linear(a, b), nn.ReLU()] + ([nn.Dropout(dropout)] if dropout else [])
+        self.body = nn.Sequential(*layers)
+        self.class_head = nn.Linear(hidden[-1], num_classes)
+        self.style_head = nn.Linear(hidden[-1], style_dim)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Return ``(class_logits, style)`` of shapes ``(N, num_classes)`` and ``(N, style_dim)``."""
+        _check_input(x, self.in_dim, "CategoricalStyleEncoder")
+        if self.training and self.input_noise > 0:
+            x = x + self.input_noise * torch.randn_like(x)
+        h = self.body(x)
+        return self.class_head(h), self.style_head(h)
+
+
+class SemiSupervisedAAE(nn.Module):
+    r"""The paper's semi-supervised AAE (Section 5), also used for clustering (Section 6).
+
+    The encoder gives a class distribution :math:`q(y|x)` (softmax) and a style code
+    :math:`z`; the decoder rebuilds :math:`x` from both. Two discriminators push the
+    aggregated :math:`q(y)` toward a categorical prior (one-hot vectors) and :math:`q(z)`
+    toward :math:`N(0, I)`. With ``head_dim > 0`` the decoder instead gets the 2-D (or
+    ``head_dim``-D) point :math:`W_C\,y + z` with learned cluster heads :math:`W_C` (the
+    paper's dimensionality reduction, Section 7); ``style_dim`` must then equal ``head_dim``.
+
+    Args:
+        num_classes: size of the categorical head (10 digits, or e.g. 16/30 clusters).
+        style_dim: size of the style code.
+        hidden, disc_hidden: hidden widths of encoder/decoder and of both discriminators.
+        input_noise: noise std on both discriminators' inputs while training.
+        encoder_noise: noise std on the encoder's input pixels while training.
+        encoder_dropout: dropout rate on the encoder's hidden units while training.
+        head_dim: 0 (decoder gets ``[z, y]``) or the size of the cluster-head representation.
+    """
+
+    kind = "ssaae"
+
+    def __init__(
+        self,
+        in_dim: int = 784,
+        num_classes: int = 10,
+        style_dim: int = 10,
+        hidden: Sequence[int] = PAPER_HIDDEN,
+        disc_hidden: Sequence[int] | None = None,
+        input_noise: float = 0.0,
+        encoder_noise: float = 0.0,
+        encoder_dropout: float = 0.0,
+        head_dim: int = 0,
+    ) -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        if head_dim and head_dim != style_dim:
+            raise ValueError(
+                f"with cluster heads style_dim must equal head_dim ({head_dim}), got {style_dim}"
+            )
+        self.num_classes, self.style_dim, self.head_dim = num_classes, style_dim, head_dim
+        self.latent_dim = style_dim
+        self.encoder = CategoricalStyleEncoder(
+            in_dim, num_classes, style_dim, hidden, encoder_noise, encoder_dropout
+        )
+        disc_hidden = disc_hidden if disc_hidden is not None else hidden
+        if head_dim:
+            self.cluster_heads = nn.Parameter(torch.randn(num_classes, head_dim))
+            self.decoder = Decoder(head_dim, in_dim, hidden)
+        else:
+            self.decoder = Decoder(style_dim, in_dim, hidden, cond_dim=num_classes)
+        self.class_discriminator = Discriminator(num_classes, disc_hidden, input_noise=input_noise)
+        self.style_discriminator = Discriminator(style_dim, disc_hidden, input_noise=input_noise)
+
+    def decode(self, y: Tensor, z: Tensor) -> Tensor:
+        """Pixel logits from class probabilities (or one-hot) ``y`` and style ``z``."""
+        if self.head_dim:
+            return self.decoder(y @ self.cluster_heads + z)
+        return self.decoder(z, y)
+
+    @torch.no_grad()
+    def images(self, y: Tensor, z: Tensor) -> Tensor:
+        """Pixel probabilities in [0, 1] for class ``y`` (one-hot rows) and style ``z``."""
+        return torch.sigmoid(self.decode(y, z))
+
+    @torch.no_grad()
+    def predict_proba(self, x: Tensor, batch_size: int = 2000) -> Tensor:
+        """:math:`q(y|x)` for every image (batched, no gradients, no input noise)."""
+        was = self.training
+        self.eval()
+        out = torch.cat([F.softmax(self.encoder(xb)[0], 1) for xb in x.split(batch_size)])
+        self.train(was)
+        return out
+
+    def classify(self, x: Tensor) -> Tensor:
+        r"""The predicted class (or cluster) of every image: :math:`\arg\max_y q(y|x)`."""
+        return self.predict_proba(x).argmax(1)
+
+    @torch.no_grad()
+    def encode(self, x: Tensor) -> Tensor:
+        """Style codes :math:`z` (no gradients, no input noise)."""
+        was = self.training
+        self.eval()
+        z = self.encoder(x)[1]
+        self.train(was)
+        return z
+
+    @torch.no_grad()
+    def representation(self, x: Tensor) -> Tensor:
+        r"""The point the decoder sees, :math:`W_C\,y + z` (models with ``head_dim > 0``)."""
+        if not self.head_dim:
+            raise ValueError("representation() needs a model built with head_dim > 0")
+        return self.predict_proba(x) @ self.cluster_heads + self.encode(x)
+
+
+MODELS = {"ae": Autoencoder, "vae": VAE, "aae": AdversarialAutoencoder, "ssaae": SemiSupervisedAAE}
 
 
 def build_model(kind: str, **kwargs) -> nn.Module:
-    """Build a model by name (``"ae"``, ``"vae"``, ``"aae"``) from keyword arguments.
+    """Build a model by name (``"ae"``, ``"vae"``, ``"aae"``, ``"ssaae"``) from keyword arguments.
 
     Checkpoints store these arguments, so ``build_model(**checkpoint_config["model"])``
     rebuilds the same architecture before loading the weights.

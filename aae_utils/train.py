@@ -70,6 +70,11 @@ class TrainConfig:
             oscillating at the end of training.
         beta: weight of the VAE's KL term (1 gives the ELBO).
         seed: seeds shuffling, prior samples and noise, so a run can be repeated.
+        class_lr: learning rate of the semi-supervised AAE's classification phase
+            (default: ``lr``).
+        head_spacing: cluster-head models (``head_dim > 0``) pay
+            :math:`\sum_{i<j} \max(0, \eta - \lVert W_i - W_j \rVert)` with
+            :math:`\eta` = ``head_spacing`` in the reconstruction phase, so heads stay apart.
     """
 
     epochs: int = 10
@@ -86,16 +91,24 @@ class TrainConfig:
     lr_decay: float = 1.0
     beta: float = 1.0
     seed: int = 0
+    class_lr: float | None = None
+    head_spacing: float = 0.0
+
+    #: Added after the first checkpoints were cached; left out of :meth:`to_dict` while they
+    #: hold their default, so those checkpoints still match their configs.
+    _LATER_FIELDS = {"class_lr": None, "head_spacing": 0.0}
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        for name in ("lr", "disc_lr", "gen_lr"):
+        for name in ("lr", "disc_lr", "gen_lr", "class_lr"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive, got {value!r}")
+        if self.head_spacing < 0:
+            raise ValueError(f"head_spacing must be >= 0, got {self.head_spacing!r}")
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         if self.optimizer not in {"adam", "sgd"}:
@@ -108,7 +121,11 @@ class TrainConfig:
             )
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        for name, default in self._LATER_FIELDS.items():
+            if d[name] == default:
+                del d[name]
+        return d
 
 
 def _optimizer(
@@ -214,7 +231,8 @@ def generator_phase(
 
 
 def vae_phase(
-    model: nn.Module, x: Tensor, opt: torch.optim.Optimizer, *, kind: str = "bce", beta=1.0
+    model: nn.Module, x: Tensor, opt: torch.optim.Optimizer, *, kind: str = "bce", beta=1.0,
+    decoder_cond: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     r"""One VAE step: minimise the negative ELBO
     :math:`-\mathbb{E}_{q}[\log p(x|z)] + \beta\,KL(q(z|x)\,\|\,N(0,I))`.
@@ -223,10 +241,78 @@ def vae_phase(
     """
     mu, logvar = model.encoder(x)
     z = GaussianEncoder.reparameterise(mu, logvar)
-    rec = reconstruction_loss(model.decoder(z), x, kind)
+    rec = reconstruction_loss(model.decoder(z, decoder_cond), x, kind)
     kl = gaussian_kl(mu, logvar)
     _step(opt, rec + beta * kl)
     return rec.detach(), kl.detach()
+
+
+# --- the semi-supervised AAE's phases -------------------------------------------------------------
+
+
+def ss_reconstruction_phase(
+    model: nn.Module, x: Tensor, opt: torch.optim.Optimizer, *, kind: str = "bce",
+    head_spacing: float = 0.0,
+) -> Tensor:
+    r"""Phase 1 of the semi-supervised AAE: rebuild :math:`x` from :math:`q(y|x)` and :math:`z`.
+
+    .. math:: \mathcal{L}_{rec} = -\log p\big(x \mid y = \mathrm{softmax}(\ell(x)),\ z = f(x)\big)
+
+    Encoder (both heads) and decoder move. Cluster-head models add :func:`head_penalty`.
+    """
+    logits, z = model.encoder(x)
+    loss = reconstruction_loss(model.decode(F.softmax(logits, 1), z), x, kind)
+    total = loss + head_penalty(model.cluster_heads, head_spacing) if head_spacing else loss
+    _step(opt, total)
+    return loss.detach()
+
+
+def head_penalty(heads: Tensor, spacing: float) -> Tensor:
+    r""":math:`\sum_{i<j} \max(0, \eta - \lVert W_i - W_j \rVert_2)`: zero once every two
+    cluster heads are at least :math:`\eta` apart (the paper's Section 7 cost)."""
+    dist = torch.cdist(heads, heads)
+    i, j = torch.triu_indices(len(heads), len(heads), offset=1, device=heads.device)
+    return F.relu(spacing - dist[i, j]).sum()
+
+
+def ss_discriminator_phase(
+    model: nn.Module, x: Tensor, y_prior: Tensor, z_prior: Tensor, opt: torch.optim.Optimizer
+) -> tuple[Tensor, Tensor, Tensor]:
+    r"""Phase 2a: both discriminators learn, one-hot :math:`y' \sim \mathrm{Cat}(1/K)` and
+    :math:`z' \sim N(0, I)` against the encoder's :math:`\mathrm{softmax}(\ell(x))` and
+    :math:`f(x)`. ``opt`` holds both discriminators. Returns ``(loss, acc_y, acc_z)``."""
+    with torch.no_grad():
+        logits, z = model.encoder(x)
+    real_y, fake_y = model.class_discriminator(y_prior), model.class_discriminator(F.softmax(logits, 1))
+    real_z, fake_z = model.style_discriminator(z_prior), model.style_discriminator(z)
+    loss = discriminator_loss(real_y, fake_y) + discriminator_loss(real_z, fake_z)
+    _step(opt, loss)
+    return (
+        loss.detach(), discriminator_accuracy(real_y, fake_y), discriminator_accuracy(real_z, fake_z)
+    )
+
+
+def ss_generator_phase(model: nn.Module, x: Tensor, opt: torch.optim.Optimizer) -> Tensor:
+    r"""Phase 2b: the encoder makes both its outputs look like prior samples,
+    :math:`-\log D_y(\mathrm{softmax}(\ell(x))) - \log D_z(f(x))`. The categorical term is
+    what pushes :math:`q(y|x)` toward confident, balanced one-hot answers."""
+    with frozen(model.class_discriminator), frozen(model.style_discriminator):
+        logits, z = model.encoder(x)
+        loss = generator_loss(model.class_discriminator(F.softmax(logits, 1))) + generator_loss(
+            model.style_discriminator(z)
+        )
+        _step(opt, loss)
+    return loss.detach()
+
+
+def classification_phase(
+    model: nn.Module, x: Tensor, y: Tensor, opt: torch.optim.Optimizer
+) -> Tensor:
+    r"""Phase 3: on a labelled mini-batch, minimise the cross-entropy
+    :math:`-\log q(y_{true} \mid x)`; only the encoder moves."""
+    loss = F.cross_entropy(model.encoder(x)[0], y)
+    _step(opt, loss)
+    return loss.detach()
 
 
 # --- labels for the conditional variants -----------------------------------------------------
@@ -266,7 +352,7 @@ def fit(
     progress: bool | None = None,
     resume: ResumeTarget | None = None,
 ) -> History:
-    """Train an AE, VAE or AAE (by ``model.kind``) and return its per-epoch history.
+    """Train an AE, VAE, AAE or semi-supervised AAE (by ``model.kind``); return its history.
 
     Args:
         model: from :func:`aae_utils.models.build_model`.
@@ -275,7 +361,9 @@ def fit(
         prior: the AAE's prior (required for ``kind="aae"``).
         labels: per-example labels for the conditional AAEs: given to the decoder
             (``decoder_cond_dim > 0``) and/or the discriminator (``disc_cond_dim > 0``);
-            ``-1`` marks an unlabelled example. Defaults to ``data.y``.
+            ``-1`` marks an unlabelled example. Defaults to ``data.y``. For the
+            semi-supervised AAE, the examples with a label (not ``-1``) feed the
+            classification phase; all ``-1`` (or ``labels=None``) trains a clustering model.
         callback: called after each epoch as ``callback(epoch, model)``; the numbers it
             returns are added to the history (for example a test error).
         progress: show a progress bar (default: on unless ``AAE_PROGRESS=0``).
@@ -291,10 +379,11 @@ def fit(
     Returns:
         ``{"recon": [...], ...}``: one mean per epoch for each loss, plus ``"seconds"``.
         AE: ``recon``; VAE: ``recon``, ``kl``, ``loss``; AAE: ``recon``, ``disc``,
-        ``gen``, ``disc_acc``.
+        ``gen``, ``disc_acc``; semi-supervised AAE: ``recon``, ``disc``, ``gen``,
+        ``disc_acc_y``, ``disc_acc_z``, ``class``.
     """
     kind = getattr(model, "kind", None)
-    if kind not in {"ae", "vae", "aae"}:
+    if kind not in _STEPPERS:
         raise ValueError(f"fit() trains models from build_model(); got {type(model).__name__}")
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -314,44 +403,10 @@ def fit(
     model.to(device).train()
     seed_everything(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-
-    disc_cond_dim = model.discriminator.cond_dim if kind == "aae" else 0
-    dec_cond_dim = model.decoder.cond_dim
-    labels = data.y if labels is None else labels.to(device)
-    if (disc_cond_dim or dec_cond_dim) and labels.shape != (len(data),):
-        raise ValueError(f"labels must have shape ({len(data)},), got {tuple(labels.shape)}")
-    if dec_cond_dim and (labels.min() < 0 or labels.max() >= dec_cond_dim):
-        raise ValueError(f"decoder labels must lie in [0, {dec_cond_dim - 1}]")
-    if disc_cond_dim:
-        # -1 (unlabelled) uses the last one-hot slot, so real labels must stay below it.
-        top = disc_cond_dim - 1 if bool((labels < 0).any()) else disc_cond_dim
-        if labels.min() < -1 or labels.max() >= top:
-            raise ValueError(
-                f"discriminator labels must lie in [0, {top - 1}] (or be -1 for unlabelled "
-                f"examples, which need disc_cond_dim = classes + 1); got values in "
-                f"[{int(labels.min())}, {int(labels.max())}]"
-            )
-
-    lr = config.lr
-    if kind == "aae":
-        opt_rec = _optimizer(
-            [*model.encoder.parameters(), *model.decoder.parameters()], config, lr,
-            config.momentum,
-        )
-        opt_disc = _optimizer(
-            model.discriminator.parameters(), config, config.disc_lr or lr, config.adv_momentum,
-            config.adv_betas,
-        )
-        opt_gen = _optimizer(
-            model.encoder.parameters(), config, config.gen_lr or lr, config.adv_momentum,
-            config.adv_betas,
-        )
-        keys = ("recon", "disc", "gen", "disc_acc")
-        optimizers = [opt_rec, opt_disc, opt_gen]
-    else:
-        opt = _optimizer(model.parameters(), config, lr, config.momentum)
-        keys = ("recon", "kl", "loss") if kind == "vae" else ("recon",)
-        optimizers = [opt]
+    if labels is None:
+        labels = data.y if kind != "ssaae" else data.y.new_full(data.y.shape, -1)
+    labels = labels.to(device)
+    keys, optimizers, step = _STEPPERS[kind](model, config, prior, data, labels, gen, device)
     schedulers = [
         torch.optim.lr_scheduler.LinearLR(
             o, start_factor=1.0, end_factor=config.lr_decay, total_iters=max(config.epochs - 1, 1)
@@ -376,7 +431,7 @@ def fit(
         total=config.epochs * steps, initial=first_epoch * steps, disable=not show,
         desc=f"{kind} training",
     )
-    minimax = config.generator == "minimax"
+    acc_keys = [k for k in keys if k.startswith("disc_acc")]
     epoch = first_epoch
     try:
         for epoch in range(first_epoch, config.epochs):
@@ -384,44 +439,25 @@ def fit(
             # One row per step, filled on the device: no host synchronisation inside the loop,
             # yet a NaN can still be traced to its phase and step after the epoch.
             per_step = torch.zeros(steps, len(keys), device=device)
-            for step, (xb, yb) in enumerate(
+            for i, (xb, yb) in enumerate(
                 batches(data.x, labels, batch_size=config.batch_size, generator=gen)
             ):
-                if kind == "aae":
-                    dcond = F.one_hot(yb, dec_cond_dim).float() if dec_cond_dim else None
-                    rec = reconstruction_phase(
-                        model, xb, opt_rec, kind=config.recon, decoder_cond=dcond
-                    )
-                    if disc_cond_dim:
-                        ccond = _disc_cond(yb, disc_cond_dim)
-                        real = _prior_for_labels(prior, yb, gen, device)
-                    else:
-                        ccond = None
-                        real = prior.sample(len(xb), generator=gen).to(device)
-                    d_loss, d_acc = discriminator_phase(
-                        model, xb, real, opt_disc, disc_cond=ccond
-                    )
-                    g_loss = generator_phase(model, xb, opt_gen, disc_cond=ccond, minimax=minimax)
-                    per_step[step] = torch.stack([rec, d_loss, g_loss, d_acc])
-                elif kind == "vae":
-                    rec, kl = vae_phase(model, xb, opt, kind=config.recon, beta=config.beta)
-                    per_step[step] = torch.stack([rec, kl, rec + config.beta * kl])
-                else:
-                    per_step[step, 0] = reconstruction_phase(model, xb, opt, kind=config.recon)
+                per_step[i] = step(xb, yb)
                 bar.update(1)
             _check_finite(per_step, keys, kind, epoch)
             means = dict(zip(keys, per_step.mean(0).tolist(), strict=True))
             for k, v in means.items():
                 history[k].append(v)
             history["seconds"].append(time.perf_counter() - start)
-            if kind == "aae" and bool((per_step[:, keys.index("disc_acc")] == 1).all()):
-                message = (
-                    f"epoch {epoch + 1}: the discriminator told every code from every prior "
-                    "sample; the encoder gets no useful signal. Lower disc_lr, add input_noise, "
-                    "or check the prior's scale against the codes'."
-                )
-                history.setdefault("warnings", []).append(message)
-                warnings.warn(message, RuntimeWarning, stacklevel=2)
+            for k in acc_keys:
+                if bool((per_step[:, keys.index(k)] == 1).all()):
+                    message = (
+                        f"epoch {epoch + 1}: a discriminator ({k}) told every code from every "
+                        "prior sample; the encoder gets no useful signal. Lower disc_lr, add "
+                        "input_noise, or check the prior's scale against the codes'."
+                    )
+                    history.setdefault("warnings", []).append(message)
+                    warnings.warn(message, RuntimeWarning, stacklevel=2)
             for scheduler in schedulers:
                 scheduler.step()
             if callback is not None:
@@ -447,11 +483,151 @@ def fit(
     return history
 
 
+# --- one training step per model kind ---------------------------------------------------------
+# Each stepper checks its inputs, builds its optimisers and returns (history keys, optimisers,
+# step): step(x_batch, label_batch) runs every phase once and returns that step's losses as a
+# tensor (kept on the device). fit() owns everything else: batches, schedules, checks, resume.
+
+Stepper = tuple[tuple[str, ...], list[torch.optim.Optimizer], Callable[[Tensor, Tensor], Tensor]]
+
+
+def _ae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+    opt = _optimizer(model.parameters(), config, config.lr, config.momentum)
+
+    def step(xb: Tensor, yb: Tensor) -> Tensor:
+        return reconstruction_phase(model, xb, opt, kind=config.recon)[None]
+
+    return ("recon",), [opt], step
+
+
+def _vae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+    opt = _optimizer(model.parameters(), config, config.lr, config.momentum)
+    cond_dim = model.decoder.cond_dim
+    if cond_dim and (labels.min() < 0 or labels.max() >= cond_dim):
+        raise ValueError(f"decoder labels must lie in [0, {cond_dim - 1}]")
+
+    def step(xb: Tensor, yb: Tensor) -> Tensor:
+        cond = F.one_hot(yb, cond_dim).float() if cond_dim else None
+        rec, kl = vae_phase(model, xb, opt, kind=config.recon, beta=config.beta, decoder_cond=cond)
+        return torch.stack([rec, kl, rec + config.beta * kl])
+
+    return ("recon", "kl", "loss"), [opt], step
+
+
+def _aae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+    disc_cond_dim = model.discriminator.cond_dim
+    dec_cond_dim = model.decoder.cond_dim
+    n = len(labels)
+    if (disc_cond_dim or dec_cond_dim) and labels.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
+    if dec_cond_dim and (labels.min() < 0 or labels.max() >= dec_cond_dim):
+        raise ValueError(f"decoder labels must lie in [0, {dec_cond_dim - 1}]")
+    if disc_cond_dim:
+        # -1 (unlabelled) uses the last one-hot slot, so real labels must stay below it.
+        top = disc_cond_dim - 1 if bool((labels < 0).any()) else disc_cond_dim
+        if labels.min() < -1 or labels.max() >= top:
+            raise ValueError(
+                f"discriminator labels must lie in [0, {top - 1}] (or be -1 for unlabelled "
+                f"examples, which need disc_cond_dim = classes + 1); got values in "
+                f"[{int(labels.min())}, {int(labels.max())}]"
+            )
+    lr = config.lr
+    opt_rec = _optimizer(
+        [*model.encoder.parameters(), *model.decoder.parameters()], config, lr, config.momentum
+    )
+    opt_disc = _optimizer(
+        model.discriminator.parameters(), config, config.disc_lr or lr, config.adv_momentum,
+        config.adv_betas,
+    )
+    opt_gen = _optimizer(
+        model.encoder.parameters(), config, config.gen_lr or lr, config.adv_momentum,
+        config.adv_betas,
+    )
+    minimax = config.generator == "minimax"
+
+    def step(xb: Tensor, yb: Tensor) -> Tensor:
+        dcond = F.one_hot(yb, dec_cond_dim).float() if dec_cond_dim else None
+        rec = reconstruction_phase(model, xb, opt_rec, kind=config.recon, decoder_cond=dcond)
+        if disc_cond_dim:
+            ccond = _disc_cond(yb, disc_cond_dim)
+            real = _prior_for_labels(prior, yb, gen, device)
+        else:
+            ccond = None
+            real = prior.sample(len(xb), generator=gen).to(device)
+        d_loss, d_acc = discriminator_phase(model, xb, real, opt_disc, disc_cond=ccond)
+        g_loss = generator_phase(model, xb, opt_gen, disc_cond=ccond, minimax=minimax)
+        return torch.stack([rec, d_loss, g_loss, d_acc])
+
+    return ("recon", "disc", "gen", "disc_acc"), [opt_rec, opt_disc, opt_gen], step
+
+
+def _ssaae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+    from .priors import CategoricalPrior, GaussianPrior
+
+    k = model.num_classes
+    if labels.shape != (len(labels),) or labels.min() < -1 or labels.max() >= k:
+        raise ValueError(
+            f"semi-supervised labels must be a 1-D tensor of values in [0, {k - 1}] or -1 "
+            f"(unlabelled); got shape {tuple(labels.shape)}, values in "
+            f"[{int(labels.min())}, {int(labels.max())}]"
+        )
+    style_prior = prior if prior is not None else GaussianPrior(model.style_dim)
+    class_prior = CategoricalPrior(k)
+    labelled = torch.nonzero(labels >= 0).flatten()
+    lr = config.lr
+    opt_rec = _optimizer(
+        [*model.encoder.parameters(), *model.decoder.parameters(),
+         *([model.cluster_heads] if model.head_dim else [])],
+        config, lr, config.momentum,
+    )
+    discs = [*model.class_discriminator.parameters(), *model.style_discriminator.parameters()]
+    opt_disc = _optimizer(discs, config, config.disc_lr or lr, config.adv_momentum, config.adv_betas)
+    opt_gen = _optimizer(
+        model.encoder.parameters(), config, config.gen_lr or lr, config.adv_momentum,
+        config.adv_betas,
+    )
+    optimizers = [opt_rec, opt_disc, opt_gen]
+    opt_class = None
+    if len(labelled):
+        opt_class = _optimizer(
+            model.encoder.parameters(), config, config.class_lr or lr, config.momentum
+        )
+        optimizers.append(opt_class)
+    zero = torch.zeros((), device=device)
+
+    def step(xb: Tensor, yb: Tensor) -> Tensor:
+        n = len(xb)
+        rec = ss_reconstruction_phase(
+            model, xb, opt_rec, kind=config.recon, head_spacing=config.head_spacing
+        )
+        y_real = class_prior.sample(n, generator=gen).to(device)
+        z_real = style_prior.sample(n, generator=gen).to(device)
+        d_loss, acc_y, acc_z = ss_discriminator_phase(model, xb, y_real, z_real, opt_disc)
+        g_loss = ss_generator_phase(model, xb, opt_gen)
+        c_loss = zero
+        if opt_class is not None:
+            # A labelled mini-batch of the same size, drawn with replacement: with 100 labels
+            # every step sees (nearly) all of them, as the paper's classification phase does.
+            pick = labelled[torch.randint(len(labelled), (n,), generator=gen).to(device)]
+            c_loss = classification_phase(model, data.x[pick], labels[pick], opt_class)
+        return torch.stack([rec, d_loss, g_loss, acc_y, acc_z, c_loss])
+
+    keys = ("recon", "disc", "gen", "disc_acc_y", "disc_acc_z", "class")
+    return keys, optimizers, step
+
+
+_STEPPERS = {"ae": _ae_stepper, "vae": _vae_stepper, "aae": _aae_stepper, "ssaae": _ssaae_stepper}
+
+
 _PHASES = {
     ("ae", "recon"): "reconstruction",
     ("aae", "recon"): "reconstruction",
     ("aae", "disc"): "discriminator",
     ("aae", "gen"): "generator",
+    ("ssaae", "recon"): "reconstruction",
+    ("ssaae", "disc"): "discriminator (both)",
+    ("ssaae", "gen"): "generator (both)",
+    ("ssaae", "class"): "classification",
     ("vae", "recon"): "VAE (reconstruction term)",
     ("vae", "kl"): "VAE (KL term)",
     ("vae", "loss"): "VAE",

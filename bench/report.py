@@ -1,6 +1,9 @@
-"""Regenerate README's "Speed" section from the JSON files in bench/results/.
+"""Regenerate README's generated sections from the JSON files in bench/results/.
 
-    python bench/report.py          # rewrites the block between the speed markers in README.md
+    python bench/report.py    # rewrites the blocks between the speed and paper markers in README.md
+
+- "Speed": ``speed-*.json`` (bench/speed.py) and ``course-time.json`` (bench/course_time.py);
+- "Paper vs this course": ``reproduce-*.json`` (bench/reproduce.py).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- speed:start -->", "<!-- speed:end -->"
+PAPER_START, PAPER_END = "<!-- paper:start -->", "<!-- paper:end -->"
 
 
 def speed_table(result: dict) -> list[str]:
@@ -64,15 +68,27 @@ def main() -> int:
         block += course_table(json.loads(course.read_text())) + [""]
     readme = ROOT / "README.md"
     text = readme.read_text()
-    if START not in text or END not in text:
-        print(f"README.md has no {START} ... {END} block", file=sys.stderr)
-        return 1
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(head + START + "\n" + "\n".join(block) + END + tail)
-    print(f"updated the speed section of {readme.name} from {len(block)} lines")
-    return 0
+    sys.path.insert(0, str(ROOT))
+    from aae_utils.reproduction import load_runs, paper_table
 
+    paper = [
+        "Test error in % on MNIST's 10,000 test images. Paper: Makhzani et al. (2015), Tables 2 "
+        "and 3 (mean ± std over their runs). This course: one recorded run of `bench/reproduce.py` "
+        "per row, with its length and device; JSON in `bench/results/`.",
+        "",
+        *paper_table(load_runs(results)),
+        "",
+    ]
+    for start, end, lines in ((START, END, block), (PAPER_START, PAPER_END, paper)):
+        if start not in text or end not in text:
+            print(f"README.md has no {start} ... {end} block", file=sys.stderr)
+            return 1
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        text = head + start + "\n" + "\n".join(lines) + end + tail
+    readme.write_text(text)
+    print(f"updated the speed and paper sections of {readme.name}")
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -32,3 +32,30 @@ def test_nearest_distance():
     assert torch.allclose(nearest_distance(q, ref), torch.tensor([1.0, 3.0, 3.0]))
     with pytest.raises(ValueError, match="shape"):
         nearest_distance(torch.zeros(3, 2), torch.zeros(3, 3))
+
+
+def test_linear_probe_reads_linear_information_only_when_present():
+    from aae_utils.metrics import linear_probe_accuracy
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(3, (600,), generator=g)
+    informative = torch.randn(600, 4, generator=g) + 3 * torch.nn.functional.one_hot(y, 4)[:, :4].float()
+    noise = torch.randn(600, 4, generator=g)
+    assert linear_probe_accuracy(informative[:400], y[:400], informative[400:], y[400:]) > 0.9
+    assert linear_probe_accuracy(noise[:400], y[:400], noise[400:], y[400:]) < 0.5
+    with pytest.raises(ValueError, match="one label per row"):
+        linear_probe_accuracy(noise, y[:10], noise, y)
+
+
+def test_knn_accuracy():
+    from aae_utils.metrics import knn_accuracy
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(4, (400,), generator=g)
+    centres = torch.tensor([[0.0, 0], [10, 0], [0, 10], [10, 10]])
+    codes = centres[y] + torch.randn(400, 2, generator=g)
+    assert knn_accuracy(codes[:300], y[:300], codes[300:], y[300:], k=5) > 0.95
+    shuffled = y[torch.randperm(400, generator=g)]
+    assert knn_accuracy(codes[:300], shuffled[:300], codes[300:], shuffled[300:], k=5) < 0.5
+    with pytest.raises(ValueError, match="k must be"):
+        knn_accuracy(codes, y, codes, y, k=0)

@@ -130,7 +130,7 @@ def test_a_discriminator_that_always_wins_is_flagged(data, monkeypatch):
         return loss, torch.tensor(1.0)
 
     monkeypatch.setattr(engine, "discriminator_phase", always_right)
-    with pytest.warns(RuntimeWarning, match="discriminator told every code"):
+    with pytest.warns(RuntimeWarning, match=r"discriminator \(disc_acc\) told every code"):
         history = fit(build_model("aae", **SMALL), data, TrainConfig(epochs=1),
                       prior=GaussianPrior(2), progress=False)
     assert len(history["warnings"]) == 1

@@ -1,0 +1,92 @@
+"""The recorded full-scale runs of ``bench/reproduce.py``, for notebooks 06-07 and README.
+
+Each run is one JSON file in ``bench/results/`` named ``reproduce-<recipe>-seed<k>-<device>.json``.
+Notebooks read them instead of retraining for an hour, and README's "paper vs this course"
+table is generated from the same files (``python bench/report.py``), so every number shown
+is traceable to a run with its epochs, seed and device.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .config import REPO_ROOT, _in_repo
+
+#: Makhzani et al. (2015): test error in %, (mean, std) over their runs. Table 2
+#: (semi-supervised) and Table 3 (unsupervised clustering).
+PAPER_ERRORS = {
+    "ssaae-100": (1.90, 0.10),
+    "ssaae-1000": (1.60, 0.08),
+    "cluster-16": (9.55, 2.05),
+    "cluster-30": (4.10, 1.13),
+}
+PAPER_SETTING = {
+    "ssaae-100": "MNIST, 100 labels",
+    "ssaae-1000": "MNIST, 1000 labels",
+    "cluster-16": "MNIST, 16 clusters, no labels",
+    "cluster-30": "MNIST, 30 clusters, no labels",
+}
+
+
+def results_dir() -> Path:
+    """``bench/results`` of this checkout."""
+    if not _in_repo():
+        raise FileNotFoundError(
+            "bench/results/ is part of the course repository; aae_utils is installed outside a "
+            "checkout, so the recorded runs are not available here"
+        )
+    return REPO_ROOT / "bench" / "results"
+
+
+def load_runs(directory: str | Path | None = None) -> list[dict]:
+    """Every recorded run, sorted by recipe and seed (an empty list if there are none).
+
+    Raises:
+        ValueError: a file is not valid JSON or lacks the fields a run must have (the message
+            names the file).
+    """
+    folder = Path(directory) if directory is not None else results_dir()
+    runs = []
+    for path in sorted(folder.glob("reproduce-*.json")):
+        try:
+            run = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path.name} is not valid JSON ({err}); rerun bench/reproduce.py") from err
+        missing = {"recipe", "seed", "device", "epochs", "history", "final_test_error"} - set(run)
+        if missing:
+            raise ValueError(f"{path.name} lacks {sorted(missing)}; rerun bench/reproduce.py")
+        run["file"] = path.name
+        runs.append(run)
+    return sorted(runs, key=lambda r: (r["recipe"], r["seed"], r["file"]))
+
+
+def describe_run(run: dict) -> str:
+    """``"20 epochs, cpu (2 threads), seed 0"``: where a number came from."""
+    where = run["device"]
+    if run["device"] == "cpu" and run.get("threads"):
+        where += f" ({run['threads']} threads)"
+    return f"{run['epochs']} epochs, {where}, seed {run['seed']}"
+
+
+def paper_table(runs: list[dict]) -> list[str]:
+    """Markdown rows comparing the paper's errors with the recorded runs of this course."""
+    lines = [
+        "| setting | paper (error %) | this course (error %) | run |",
+        "|---|---|---|---|",
+    ]
+    for name, (mean, std) in PAPER_ERRORS.items():
+        mine = [r for r in runs if r["recipe"] == name]
+        if not mine:
+            lines.append(f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | not run yet | |")
+            continue
+        for r in mine:
+            extra = ""
+            if "test_error_majority" in r["history"]:
+                extra = f" (majority rule: {100 * r['history']['test_error_majority'][-1]:.2f})"
+            lines.append(
+                f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | "
+                f"{100 * r['final_test_error']:.2f}{extra} | {describe_run(r)}, "
+                f"{r['wall_s'] / 60:.0f} min |"
+            )
+    return lines

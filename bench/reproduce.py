@@ -1,0 +1,164 @@
+"""Full-scale runs behind notebooks 06 and 07: the paper's Tables 2 and 3, outside Jupyter.
+
+    python bench/reproduce.py semi --labels 1000 --epochs 20
+    python bench/reproduce.py semi --labels 100 --epochs 40 --seed 1 --device cuda
+    python bench/reproduce.py cluster --clusters 30 --epochs 20
+
+Each run trains the course's recipe (``aae_utils.recipes``: ``ssaae-<labels>`` or
+``cluster-<k>``) on the first 50,000 MNIST training images, keeps the last 10,000 as the
+validation set, measures test error on the 10,000 test images after every ``--eval-every``
+epochs, and writes one JSON per run to ``bench/results/`` (experiment, settings, seed, device,
+torch version, wall time, errors per evaluated epoch). ``bench/report.py`` turns those files
+into README's "paper vs this course" table. ``--set train.lr=3e-4 --set model.encoder_noise=0``
+changes a setting for a tuning run (the JSON records it; use ``--out`` to keep such runs out
+of the committed results).
+
+Semi-supervised error is :math:`\\arg\\max_y q(y|x)` against the true digit. Clustering error
+follows the paper (each cluster takes the label of the validation image that maximises
+:math:`q(y=k|x)`) and, for comparison, the majority label of the cluster's validation images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from aae_utils.config import get_device, seed_everything
+from aae_utils.data import load_mnist
+from aae_utils.metrics import cluster_error, error_rate
+from aae_utils.recipes import recipe
+from aae_utils.train import TrainConfig, fit
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER = {  # Makhzani et al. (2015), Tables 2 and 3: test error in %, mean +- std
+    ("semi", 100): (1.90, 0.10), ("semi", 1000): (1.60, 0.08), ("semi", "all"): (0.85, 0.02),
+    ("cluster", 16): (9.55, 2.05), ("cluster", 30): (4.10, 1.13),
+}
+
+
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def apply_overrides(r, overrides: list[str]):
+    """``model.key=value`` / ``train.key=value`` changes to a recipe (values parsed as JSON)."""
+    model, train = dict(r.model), r.train.to_dict()
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        part, _, name = key.partition(".")
+        if not sep or part not in {"model", "train"} or not name:
+            raise SystemExit(f"--set expects model.<name>=<value> or train.<name>=<value>, got {item!r}")
+        target = model if part == "model" else train
+        if part == "train" and name not in TrainConfig.__dataclass_fields__:
+            raise SystemExit(f"unknown training setting {name!r}; see aae_utils.train.TrainConfig")
+        target[name] = _parse_value(value)
+    if "adv_betas" in train:
+        train["adv_betas"] = tuple(train["adv_betas"])
+    return replace(r, model=model, train=TrainConfig(**train))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("experiment", choices=["semi", "cluster"])
+    ap.add_argument("--labels", type=int, default=1000, help="semi: labelled images (100 or 1000)")
+    ap.add_argument("--clusters", type=int, default=16, help="cluster: size of the categorical head")
+    ap.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    ap.add_argument("--eval-every", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--set", action="append", default=[], metavar="PART.NAME=VALUE")
+    ap.add_argument("--tag", default="", help="suffix for the JSON file name")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    ap.add_argument("--data", default=None, help="MNIST root (default: AAE_DATA_DIR or data/)")
+    args = ap.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = get_device(args.device)
+    name = f"ssaae-{args.labels}" if args.experiment == "semi" else f"cluster-{args.clusters}"
+    if args.experiment == "semi" and args.labels not in (100, 1000):
+        raise SystemExit("--labels must be 100 or 1000 (the paper's settings)")
+    if args.experiment == "cluster" and args.clusters not in (16, 30):
+        raise SystemExit("--clusters must be 16 or 30 (the paper's settings)")
+    r = recipe(name, fast=False)
+    train = replace(r.train, seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
+    r = apply_overrides(replace(r, train=train), args.set)
+    print(r.describe(), f"on {device}", flush=True)
+
+    kwargs = {"root": args.data} if args.data else {}
+    full = load_mnist(train=True, device=device, **kwargs)
+    test = load_mnist(train=False, device=device, **kwargs)
+    data, val = full.subset(slice(0, r.n_train)), full.subset(slice(r.n_train, len(full)))
+    labels = r.labels_for(data)
+
+    def evaluate(epoch: int, model) -> dict[str, float]:
+        if (epoch + 1) % args.eval_every and epoch + 1 != r.train.epochs:
+            return {}
+        test_p, val_p = model.predict_proba(test.x), model.predict_proba(val.x)
+        if args.experiment == "semi":
+            out = {"test_error": error_rate(test_p.argmax(1), test.y),
+                   "val_error": error_rate(val_p.argmax(1), val.y)}
+        else:
+            out = {"test_error": cluster_error(test_p, test.y, val_p, val.y, rule="paper"),
+                   "test_error_majority": cluster_error(test_p, test.y, val_p, val.y, rule="majority"),
+                   "clusters_used": float(len(test_p.argmax(1).unique()))}
+        evaluated.append(epoch + 1)
+        print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4g}" for k, v in out.items()), flush=True)
+        return out
+
+    evaluated: list[int] = []
+    seed_everything(args.seed)
+    from aae_utils.models import build_model
+
+    model = build_model(**r.model)
+    start = time.perf_counter()
+    history = fit(model, data, r.train, prior=r.make_prior(), labels=labels, callback=evaluate)
+    wall = time.perf_counter() - start
+
+    key = (args.experiment, args.labels if args.experiment == "semi" else args.clusters)
+    result = {
+        "experiment": args.experiment,
+        "recipe": r.name,
+        "labels": args.labels if args.experiment == "semi" else 0,
+        "clusters": args.clusters if args.experiment == "cluster" else 10,
+        "paper_error_pct": PAPER.get(key),
+        "settings": {"model": r.model, "train": r.train.to_dict(), "n_train": r.n_train,
+                     "validation": len(val), "overrides": args.set},
+        "description": r.describe(),
+        "seed": args.seed,
+        "device": str(device),
+        "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                        else platform.processor() or platform.machine()),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d"),
+        "wall_s": round(wall, 1),
+        "epochs": r.train.epochs,
+        "evaluated_epochs": evaluated,
+        "history": history,
+        "final_test_error": history["test_error"][-1],
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    tag = f"-{args.tag}" if args.tag else ""
+    path = args.out / f"reproduce-{r.name}-seed{args.seed}-{device.type}{tag}.json"
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    print(f"final test error {100 * result['final_test_error']:.2f}% after {r.train.epochs} epochs "
+          f"({wall / 60:.1f} min on {device}); wrote {shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

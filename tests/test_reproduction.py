@@ -1,0 +1,33 @@
+import json
+
+import pytest
+
+from aae_utils.reproduction import describe_run, load_runs, paper_table
+
+
+def _run(recipe="ssaae-1000", err=0.031, **extra):
+    return {"recipe": recipe, "seed": 0, "device": "cpu", "threads": 2, "epochs": 20, "wall_s": 600,
+            "history": {"test_error": [0.05, err], **extra}, "final_test_error": err}
+
+
+def test_load_runs_and_table(tmp_path):
+    (tmp_path / "reproduce-ssaae-1000-seed0-cpu.json").write_text(json.dumps(_run()))
+    (tmp_path / "reproduce-cluster-16-seed0-cpu.json").write_text(
+        json.dumps(_run("cluster-16", 0.2, test_error_majority=[0.3, 0.15])))
+    (tmp_path / "speed-cpu.json").write_text("{}")  # other results are ignored
+    runs = load_runs(tmp_path)
+    assert [r["recipe"] for r in runs] == ["cluster-16", "ssaae-1000"]
+    assert describe_run(runs[1]) == "20 epochs, cpu (2 threads), seed 0"
+    table = "\n".join(paper_table(runs))
+    assert "| MNIST, 1000 labels | 1.60 ± 0.08 | 3.10 | 20 epochs, cpu (2 threads), seed 0, 10 min |" in table
+    assert "20.00 (majority rule: 15.00)" in table
+    assert "| MNIST, 100 labels | 1.90 ± 0.10 | not run yet | |" in table
+
+
+def test_broken_result_files_are_named(tmp_path):
+    (tmp_path / "reproduce-x.json").write_text("{not json")
+    with pytest.raises(ValueError, match="reproduce-x.json is not valid JSON"):
+        load_runs(tmp_path)
+    (tmp_path / "reproduce-x.json").write_text(json.dumps({"recipe": "ssaae-100"}))
+    with pytest.raises(ValueError, match="reproduce-x.json lacks"):
+        load_runs(tmp_path)
