@@ -4,13 +4,16 @@ Modules, in the order the course uses them:
 
 - :mod:`aae_utils.config` - device, seed, fast mode, data and checkpoint folders
 - :mod:`aae_utils.data` - MNIST / Fashion-MNIST as tensors, mini-batches, labelled subsets
-- :mod:`aae_utils.models` - the paper's MLP encoder, decoder, discriminator; AE, VAE, AAE
+- :mod:`aae_utils.models` - the paper's MLPs; AE, (conditional) VAE, AAE, semi-supervised AAE
 - :mod:`aae_utils.priors` - Gaussian, 10-Gaussian mixture, swiss roll, categorical
 - :mod:`aae_utils.losses` - reconstruction, KL, discriminator and generator losses
-- :mod:`aae_utils.train` - the three AAE phases, one training engine, ``load_or_train``
+- :mod:`aae_utils.train` - the phases of every model, one training engine, ``load_or_train``
 - :mod:`aae_utils.viz` - image grids, latent scatters, manifold sweeps, loss curves
-- :mod:`aae_utils.metrics` - how well codes match a prior (MMD, histogram distance, holes)
+- :mod:`aae_utils.metrics` - codes vs prior (MMD, histogram distance, holes); error rate,
+  clustering protocols, linear probe, k-NN
 - :mod:`aae_utils.checks` - self-checking exercises
+- :mod:`aae_utils.recipes` - the models the notebooks train, defined once
+- :mod:`aae_utils.reproduction` - the recorded full-length runs of ``bench/reproduce.py``
 - :mod:`aae_utils.notebook` - ``setup_notebook()``, the opening cell of every notebook
 """
 

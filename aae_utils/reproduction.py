@@ -39,8 +39,11 @@ def results_dir() -> Path:
     return REPO_ROOT / "bench" / "results"
 
 
-def load_runs(directory: str | Path | None = None) -> list[dict]:
+def load_runs(directory: str | Path | None = None, *, include_fast: bool = False) -> list[dict]:
     """Every recorded run, sorted by recipe and seed (an empty list if there are none).
+
+    Runs made with ``--fast`` (a harness check on 2,000 images) are left out unless
+    ``include_fast`` is set, so they can never pass for a result.
 
     Raises:
         ValueError: a file is not valid JSON or lacks the fields a run must have (the message
@@ -56,6 +59,8 @@ def load_runs(directory: str | Path | None = None) -> list[dict]:
         missing = {"recipe", "seed", "device", "epochs", "history", "final_test_error"} - set(run)
         if missing:
             raise ValueError(f"{path.name} lacks {sorted(missing)}; rerun bench/reproduce.py")
+        if run.get("fast") and not include_fast:
+            continue
         run["file"] = path.name
         runs.append(run)
     return sorted(runs, key=lambda r: (r["recipe"], r["seed"], r["file"]))

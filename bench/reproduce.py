@@ -33,7 +33,7 @@ import torch
 from aae_utils.config import get_device, seed_everything
 from aae_utils.data import load_mnist
 from aae_utils.metrics import cluster_error, error_rate
-from aae_utils.recipes import recipe
+from aae_utils.recipes import SEMI_TRAIN_SIZE, recipe
 from aae_utils.train import TrainConfig, fit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tag", default="", help="suffix for the JSON file name")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     ap.add_argument("--data", default=None, help="MNIST root (default: AAE_DATA_DIR or data/)")
+    ap.add_argument("--fast", action="store_true",
+                    help="the recipe's fast mode (2,000 images, 2 epochs): checks the harness, "
+                         "not the paper; the JSON says fast")
     args = ap.parse_args(argv)
 
     if args.threads:
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--labels must be 100 or 1000 (the paper's settings)")
     if args.experiment == "cluster" and args.clusters not in (16, 30):
         raise SystemExit("--clusters must be 16 or 30 (the paper's settings)")
-    r = recipe(name, fast=False)
+    r = recipe(name, fast=args.fast)
     train = replace(r.train, seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
     r = apply_overrides(replace(r, train=train), args.set)
     print(r.describe(), f"on {device}", flush=True)
@@ -99,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     kwargs = {"root": args.data} if args.data else {}
     full = load_mnist(train=True, device=device, **kwargs)
     test = load_mnist(train=False, device=device, **kwargs)
-    data, val = full.subset(slice(0, r.n_train)), full.subset(slice(r.n_train, len(full)))
+    # The validation set is always the last 10,000 training images (fast mode trains on fewer).
+    data, val = full.subset(slice(0, r.n_train)), full.subset(slice(SEMI_TRAIN_SIZE, len(full)))
     labels = r.labels_for(data)
 
     def evaluate(epoch: int, model) -> dict[str, float]:
@@ -137,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                      "validation": len(val), "overrides": args.set},
         "description": r.describe(),
         "seed": args.seed,
+        "fast": args.fast,
         "device": str(device),
         "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
                         else platform.processor() or platform.machine()),
@@ -151,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         "final_test_error": history["test_error"][-1],
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    tag = f"-{args.tag}" if args.tag else ""
+    tag = ("-fast" if args.fast else "") + (f"-{args.tag}" if args.tag else "")
     path = args.out / f"reproduce-{r.name}-seed{args.seed}-{device.type}{tag}.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
     shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path

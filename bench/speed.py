@@ -1,7 +1,9 @@
 """Seconds per MNIST epoch of the course's training engine, beside two references.
 
 For the autoencoder, the VAE and the AAE at the paper's size (784-1000-1000-8 encoder,
-mirrored decoder, 1000-1000 discriminator, batch 100, Adam), measured in one run:
+mirrored decoder, 1000-1000 discriminator, batch 100, Adam) and the semi-supervised AAE
+(``ssaae``: 784-1000-1000 encoder with a 10-way categorical head and a 10-D style code, decoder
+from both, two 1000-1000 discriminators, 1,000 labels), measured in one run:
 
 - ``engine``: ``aae_utils.train.fit`` on tensors held in memory;
 - ``textbook``: a torchvision dataset with ``ToTensor()`` and a ``DataLoader``, one model call
@@ -64,6 +66,17 @@ def step_matmuls(kind: str, b: int = BATCH) -> list[tuple[int, int, int]]:
                 out.append((rows, o, i))  # dX = dY W
         return out
 
+    if kind == "ssaae":
+        enc = _linear_shapes([784, 1000, 1000]) + [(1000, 10), (1000, 10)]
+        dec = _linear_shapes([20, 1000, 1000, 784])
+        discs = _linear_shapes([10, 1000, 1000, 1]) * 2  # categorical and style discriminators
+        return (
+            forward(enc) + forward(dec) + backward(dec, first_input=True) + backward(enc)  # recon
+            + forward(enc) + forward(discs, 2 * b) + backward(discs, 2 * b)  # discriminators
+            + forward(enc) + forward(discs) + backward(discs, weights=False, first_input=True)
+            + backward(enc)  # generator
+            + forward(enc) + backward(enc)  # classification (labelled batch)
+        )
     reconstruction = forward(enc) + forward(dec) + backward(dec, first_input=True) + backward(enc)
     if kind in ("ae", "vae"):
         return reconstruction
@@ -94,13 +107,34 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def _build(kind: str):
+    if kind == "ssaae":
+        from aae_utils.recipes import SEMI_MODEL
+
+        return build_model(**SEMI_MODEL)
+    return build_model(kind, **PAPER)
+
+
+def _ssaae_labels(y):
+    """1,000 labels (100 per digit) as in the paper's Table 2 setting; -1 elsewhere."""
+    from aae_utils.data import labelled_subset
+
+    labels = y.new_full(y.shape, -1)
+    keep = labelled_subset(y.cpu(), 1000).to(y.device)
+    labels[keep] = y[keep]
+    return labels
+
+
 def engine_seconds(kind: str, data, device) -> float:
-    model = build_model(kind, **PAPER)
+    model = _build(kind)
     prior = GaussianPrior(8) if kind == "aae" else None
-    fit(model, data.subset(slice(0, 10 * BATCH)), TrainConfig(epochs=1), prior=prior, progress=False)
+    labels = _ssaae_labels(data.y) if kind == "ssaae" else None
+    warm = data.subset(slice(0, 10 * BATCH))
+    fit(model, warm, TrainConfig(epochs=1), prior=prior, progress=False,
+        labels=None if labels is None else labels[: len(warm)])
     _sync(device)
     start = time.perf_counter()
-    fit(model, data, TrainConfig(epochs=1), prior=prior, progress=False)
+    fit(model, data, TrainConfig(epochs=1), prior=prior, labels=labels, progress=False)
     _sync(device)
     return time.perf_counter() - start
 
@@ -113,6 +147,8 @@ def textbook_seconds(kind: str, root: Path, n: int, device) -> float:
     ds = Subset(datasets.MNIST(str(root), train=True, download=False,
                                transform=transforms.ToTensor()), range(n))
     loader = DataLoader(ds, batch_size=BATCH, shuffle=True, drop_last=True)
+    if kind == "ssaae":
+        return _textbook_ssaae(ds, root, device)
     model = build_model(kind, **PAPER).to(device)
     enc, dec = model.encoder, model.decoder
     opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=1e-3)
@@ -149,9 +185,67 @@ def textbook_seconds(kind: str, root: Path, n: int, device) -> float:
     return time.perf_counter() - start
 
 
+def _textbook_ssaae(ds, root: Path, device) -> float:
+    """The semi-supervised AAE as public code usually writes it: two DataLoaders (all images,
+    and the labelled ones, restarted when exhausted), one model call per network per phase."""
+    from torch.utils.data import DataLoader, Subset
+
+    model = _build("ssaae").to(device)
+    enc, dec = model.encoder, model.decoder
+    d_y, d_z = model.class_discriminator, model.style_discriminator
+    labelled_idx = _ssaae_labels(torch.as_tensor(ds.dataset.targets[: len(ds)])).ge(0).nonzero().flatten()
+    loader = DataLoader(ds, batch_size=BATCH, shuffle=True, drop_last=True)
+    labelled = DataLoader(Subset(ds.dataset, labelled_idx.tolist()), batch_size=BATCH, shuffle=True,
+                          drop_last=True)
+    opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=1e-3)
+    opt_d = torch.optim.Adam([*d_y.parameters(), *d_z.parameters()], lr=2e-4)
+    opt_g = torch.optim.Adam(enc.parameters(), lr=2e-4)
+    opt_c = torch.optim.Adam(enc.parameters(), lr=1e-3)
+    eps = 1e-8
+    labelled_iter = iter(labelled)
+    _sync(device)
+    start = time.perf_counter()
+    for x, _ in loader:
+        x = x.view(x.size(0), -1).to(device)
+        opt.zero_grad()
+        logits, z = enc(x)
+        loss = F.binary_cross_entropy(torch.sigmoid(dec(z, torch.softmax(logits, 1))), x,
+                                      reduction="sum") / len(x)
+        loss.backward()
+        opt.step()
+        opt_d.zero_grad()
+        logits, z = enc(x)
+        y_real = F.one_hot(torch.randint(10, (len(x),)), 10).float().to(device)
+        z_real = torch.randn(len(x), 10, device=device)
+        d_loss = -torch.mean(torch.log(torch.sigmoid(d_y(y_real)) + eps)
+                             + torch.log(1 - torch.sigmoid(d_y(torch.softmax(logits, 1))) + eps))
+        d_loss = d_loss - torch.mean(torch.log(torch.sigmoid(d_z(z_real)) + eps)
+                                     + torch.log(1 - torch.sigmoid(d_z(z)) + eps))
+        d_loss.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        logits, z = enc(x)
+        g_loss = -torch.mean(torch.log(torch.sigmoid(d_y(torch.softmax(logits, 1))) + eps)
+                             + torch.log(torch.sigmoid(d_z(z)) + eps))
+        g_loss.backward()
+        opt_g.step()
+        try:
+            xl, yl = next(labelled_iter)
+        except StopIteration:
+            labelled_iter = iter(labelled)
+            xl, yl = next(labelled_iter)
+        opt_c.zero_grad()
+        c_loss = F.cross_entropy(enc(xl.view(xl.size(0), -1).to(device))[0], yl.to(device))
+        c_loss.backward()
+        opt_c.step()
+    _sync(device)
+    return time.perf_counter() - start
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kinds", nargs="+", default=["ae", "vae", "aae"], choices=["ae", "vae", "aae"])
+    kinds = ["ae", "vae", "aae", "ssaae"]
+    parser.add_argument("--kinds", nargs="+", default=kinds, choices=kinds)
     parser.add_argument("--images", type=int, default=6000, help="training images timed per model")
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: automatic)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
