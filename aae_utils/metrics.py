@@ -205,3 +205,21 @@ def knn_accuracy(
         votes = torch.nn.functional.one_hot(ref_y[idx], classes).sum(1)
         correct += int((votes.argmax(1) == y).sum())
     return correct / len(test_codes)
+
+
+@torch.no_grad()
+def label_influence(model: torch.nn.Module, x: Tensor, *, shift: int = 1) -> float:
+    r"""How much a semi-supervised AAE's decoder listens to its categorical input.
+
+    Each image is encoded to its predicted class :math:`k` and style :math:`z`, then decoded
+    twice with the same :math:`z`: once as class :math:`k`, once as class :math:`k + `
+    ``shift`` (mod K). The result is the mean absolute pixel difference between the two. Near 0:
+    the decoder ignores :math:`y` and draws the digit from :math:`z`; MNIST digits of different
+    classes differ by about 0.1-0.2 per pixel.
+    """
+    k = model.num_classes
+    z = model.encode(x)
+    pred = model.predict_proba(x).argmax(1)
+    same = model.images(torch.nn.functional.one_hot(pred, k).float(), z)
+    other = model.images(torch.nn.functional.one_hot((pred + shift) % k, k).float(), z)
+    return float((same - other).abs().mean())

@@ -74,13 +74,21 @@ def describe_run(run: dict) -> str:
     return f"{run['epochs']} epochs, {where}, seed {run['seed']}"
 
 
-def paper_table(runs: list[dict]) -> list[str]:
-    """Markdown rows comparing the paper's errors with the recorded runs of this course."""
+def paper_table(runs: list[dict], names: list[str] | None = None) -> list[str]:
+    """Markdown rows comparing the paper's errors with the recorded runs of this course.
+
+    ``names`` limits the rows to those recipes (default: all of :data:`PAPER_ERRORS`).
+    """
+    unknown = set(names or []) - set(PAPER_ERRORS)
+    if unknown:
+        raise ValueError(f"no paper result for {sorted(unknown)}; choose from {sorted(PAPER_ERRORS)}")
     lines = [
         "| setting | paper (error %) | this course (error %) | run |",
         "|---|---|---|---|",
     ]
     for name, (mean, std) in PAPER_ERRORS.items():
+        if names is not None and name not in names:
+            continue
         mine = [r for r in runs if r["recipe"] == name]
         if not mine:
             lines.append(f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | not run yet | |")

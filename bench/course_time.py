@@ -7,6 +7,7 @@ Peak memory is the largest resident set of that process tree (kernel included).
 
     python bench/course_time.py                     # fast, default (cold), default (warm)
     python bench/course_time.py --modes fast        # only the quick pass
+    python bench/course_time.py --merge --notebooks notebooks/05_*.ipynb   # add/refresh rows
 
 Writes ``bench/results/course-time.json`` and prints a table.
 """
@@ -52,6 +53,9 @@ def main(argv=None) -> int:
     parser.add_argument("--default-cache", type=Path, default=None,
                         help="checkpoint folder for default mode (default: a temporary one); it "
                              "must be empty for default-cold to measure a first run")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other notebooks' rows of an existing --out file and "
+                             "replace only the notebooks measured now")
     args = parser.parse_args(argv)
 
     results = {}
@@ -76,6 +80,11 @@ def main(argv=None) -> int:
     for mode, rows in results.items():
         total = sum(r["seconds"] for r in rows.values())
         print(f"{mode}: {total:.0f} s in all, peak {max(r['peak_rss_mib'] for r in rows.values())} MiB")
+    if args.merge and args.out.exists():
+        old = json.loads(args.out.read_text())["results"]
+        for mode, rows in results.items():
+            merged = {**old.get(mode, {}), **rows}
+            results[mode] = dict(sorted(merged.items()))
     report = {
         "benchmark": "course_time", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"), "results": results,

@@ -31,3 +31,10 @@ def test_broken_result_files_are_named(tmp_path):
     (tmp_path / "reproduce-x.json").write_text(json.dumps({"recipe": "ssaae-100"}))
     with pytest.raises(ValueError, match="reproduce-x.json lacks"):
         load_runs(tmp_path)
+
+
+def test_table_rows_can_be_limited():
+    rows = paper_table([], names=["cluster-30"])
+    assert len(rows) == 3 and "30 clusters" in rows[2]
+    with pytest.raises(ValueError, match="no paper result"):
+        paper_table([], names=["ssaae-60000"])

@@ -157,3 +157,14 @@ def test_old_checkpoint_configs_unchanged_by_new_training_fields():
     d = TrainConfig().to_dict()
     assert "class_lr" not in d and "head_spacing" not in d
     assert TrainConfig(class_lr=1e-4).to_dict()["class_lr"] == 1e-4
+
+
+def test_label_influence_is_zero_when_the_decoder_ignores_y():
+    from aae_utils.metrics import label_influence
+
+    model = _model()
+    x = torch.rand(20, 784)
+    assert label_influence(model, x) > 0
+    with torch.no_grad():  # cut the decoder's label inputs: columns 4.. of its first layer
+        model.decoder.net[0].weight[:, 4:] = 0
+    assert label_influence(model, x) == 0
