@@ -70,7 +70,7 @@ def describe_run(run: dict) -> str:
     """``"20 epochs, cpu (2 threads), seed 0"``: where a number came from."""
     where = run["device"]
     if run["device"] == "cpu" and run.get("threads"):
-        where += f" ({run['threads']} threads)"
+        where += f" ({run['threads']} thread{'s' if run['threads'] != 1 else ''})"
     return f"{run['epochs']} epochs, {where}, seed {run['seed']}"
 
 
