@@ -56,6 +56,16 @@ def _append_cond(z: Tensor, cond: Tensor | None, cond_dim: int, owner: str) -> T
     return z
 
 
+def _check_noise(std: float, what: str) -> None:
+    if std < 0:
+        raise ValueError(f"{what} must be >= 0, got {std}")
+
+
+def _train_noise(module: nn.Module, x: Tensor, std: float) -> Tensor:
+    """``x`` plus Gaussian noise of std ``std`` while ``module`` trains; ``x`` in eval mode."""
+    return x + std * torch.randn_like(x) if module.training and std > 0 else x
+
+
 class Encoder(nn.Module):
     """Deterministic encoder :math:`z = f_\\phi(x)`: the AAE's generator of codes."""
 
@@ -148,16 +158,14 @@ class Discriminator(nn.Module):
         input_noise: float = 0.0,
     ) -> None:
         super().__init__()
-        if input_noise < 0:
-            raise ValueError(f"input_noise must be >= 0, got {input_noise}")
+        _check_noise(input_noise, "input_noise")
         self.latent_dim, self.cond_dim, self.input_noise = latent_dim, cond_dim, input_noise
         self.net = mlp([latent_dim + cond_dim, *hidden, 1])
 
     def forward(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
         """Logits of shape ``(N,)``."""
         _check_input(z, self.latent_dim, "Discriminator")
-        if self.training and self.input_noise > 0:
-            z = z + self.input_noise * torch.randn_like(z)
+        z = _train_noise(self, z, self.input_noise)
         return self.net(_append_cond(z, cond, self.cond_dim, "Discriminator")).squeeze(1)
 
 
@@ -282,8 +290,7 @@ class CategoricalStyleEncoder(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if input_noise < 0:
-            raise ValueError(f"encoder input_noise must be >= 0, got {input_noise}")
+        _check_noise(input_noise, "encoder input_noise")
         if not 0 <= dropout < 1:
             raise ValueError(f"encoder dropout must be in [0, 1), got {dropout}")
         self.in_dim, self.input_noise = in_dim, input_noise
@@ -297,9 +304,7 @@ class CategoricalStyleEncoder(nn.Module):
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Return ``(class_logits, style)`` of shapes ``(N, num_classes)`` and ``(N, style_dim)``."""
         _check_input(x, self.in_dim, "CategoricalStyleEncoder")
-        if self.training and self.input_noise > 0:
-            x = x + self.input_noise * torch.randn_like(x)
-        h = self.body(x)
+        h = self.body(_train_noise(self, x, self.input_noise))
         return self.class_head(h), self.style_head(h)
 
 
