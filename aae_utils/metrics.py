@@ -218,8 +218,8 @@ def label_influence(model: torch.nn.Module, x: Tensor, *, shift: int = 1) -> flo
     classes differ by about 0.1-0.2 per pixel.
     """
     k = model.num_classes
-    z = model.encode(x)
-    pred = model.predict_proba(x).argmax(1)
+    proba, z = model.evaluate(x)
+    pred = proba.argmax(1)
     same = model.images(torch.nn.functional.one_hot(pred, k).float(), z)
     other = model.images(torch.nn.functional.one_hot((pred + shift) % k, k).float(), z)
     return float((same - other).abs().mean())

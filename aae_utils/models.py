@@ -375,34 +375,33 @@ class SemiSupervisedAAE(nn.Module):
         return torch.sigmoid(self.decode(y, z))
 
     @torch.no_grad()
-    def predict_proba(self, x: Tensor, batch_size: int = 2000) -> Tensor:
-        """:math:`q(y|x)` for every image (batched, no gradients, no input noise)."""
+    def evaluate(self, x: Tensor, batch_size: int = 2000) -> tuple[Tensor, Tensor]:
+        """``(q(y|x), z)`` for every image in one batched pass (no gradients, no input noise or
+        dropout; the model's training mode is restored afterwards)."""
         was = self.training
         self.eval()
-        out = torch.cat([F.softmax(self.encoder(xb)[0], 1) for xb in x.split(batch_size)])
+        outs = [self.encoder(xb) for xb in x.split(batch_size)]
         self.train(was)
-        return out
+        return torch.cat([F.softmax(o[0], 1) for o in outs]), torch.cat([o[1] for o in outs])
+
+    def predict_proba(self, x: Tensor, batch_size: int = 2000) -> Tensor:
+        """:math:`q(y|x)` for every image (batched, no gradients, no input noise)."""
+        return self.evaluate(x, batch_size)[0]
 
     def classify(self, x: Tensor) -> Tensor:
         r"""The predicted class (or cluster) of every image: :math:`\arg\max_y q(y|x)`."""
         return self.predict_proba(x).argmax(1)
 
-    @torch.no_grad()
     def encode(self, x: Tensor) -> Tensor:
-        """Style codes :math:`z` (no gradients, no input noise)."""
-        was = self.training
-        self.eval()
-        z = self.encoder(x)[1]
-        self.train(was)
-        return z
+        """Style codes :math:`z` (batched, no gradients, no input noise)."""
+        return self.evaluate(x)[1]
 
-    @torch.no_grad()
     def representation(self, x: Tensor) -> Tensor:
         r"""The point the decoder sees, :math:`W_C\,y + z` (models with ``head_dim > 0``)."""
         if not self.head_dim:
             raise ValueError("representation() needs a model built with head_dim > 0")
-        return self.predict_proba(x) @ self.cluster_heads + self.encode(x)
-
+        proba, z = self.evaluate(x)
+        return proba @ self.cluster_heads.detach() + z
 
 MODELS = {"ae": Autoencoder, "vae": VAE, "aae": AdversarialAutoencoder, "ssaae": SemiSupervisedAAE}
 

@@ -34,13 +34,10 @@ from aae_utils.config import get_device, seed_everything
 from aae_utils.data import load_mnist
 from aae_utils.metrics import cluster_error, error_rate
 from aae_utils.recipes import SEMI_TRAIN_SIZE, recipe
+from aae_utils.reproduction import PAPER_ERRORS
 from aae_utils.train import TrainConfig, fit
 
 ROOT = Path(__file__).resolve().parent.parent
-PAPER = {  # Makhzani et al. (2015), Tables 2 and 3: test error in %, mean +- std
-    ("semi", 100): (1.90, 0.10), ("semi", 1000): (1.60, 0.08), ("semi", "all"): (0.85, 0.02),
-    ("cluster", 16): (9.55, 2.05), ("cluster", 30): (4.10, 1.13),
-}
 
 
 def _parse_value(text: str):
@@ -130,13 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     history = fit(model, data, r.train, prior=r.make_prior(), labels=labels, callback=evaluate)
     wall = time.perf_counter() - start
 
-    key = (args.experiment, args.labels if args.experiment == "semi" else args.clusters)
     result = {
         "experiment": args.experiment,
         "recipe": r.name,
         "labels": args.labels if args.experiment == "semi" else 0,
         "clusters": args.clusters if args.experiment == "cluster" else 10,
-        "paper_error_pct": PAPER.get(key),
+        "paper_error_pct": PAPER_ERRORS.get(r.name),
         "settings": {"model": r.model, "train": r.train.to_dict(), "n_train": r.n_train,
                      "validation": len(val), "overrides": args.set},
         "description": r.describe(),
