@@ -1,0 +1,127 @@
+"""The latent explorer, driven programmatically as a learner's clicks would drive it."""
+
+import base64
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from aae_utils.models import build_model
+from aae_utils.priors import GaussianPrior, SwissRollPrior
+from aae_utils.widgets import LatentExplorer
+
+
+@pytest.fixture(scope="module")
+def models():
+    torch.manual_seed(0)
+    return {
+        "plain": build_model("aae", latent_dim=2, hidden=[32]),
+        "supervised": build_model("aae", latent_dim=5, hidden=[32], decoder_cond_dim=10),
+        "semi": build_model("ssaae", style_dim=3, hidden=[32]),
+    }
+
+
+@pytest.fixture(scope="module")
+def images():
+    g = torch.Generator().manual_seed(1)
+    return torch.rand(200, 784, generator=g), torch.randint(0, 10, (200,), generator=g)
+
+
+def _png_pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def test_slider_moves_the_point_and_the_image_is_the_decoders(models, images):
+    x, y = images
+    e = LatentExplorer(models["plain"], x, y, GaussianPrior(2))
+    before_img, before_png = e.image.clone(), e.decoded_image.value
+    before_scatter = e.scatter_image.value
+    e.sliders[0].value = 1.5
+    e.sliders[1].value = -1.0
+    assert torch.equal(e.code, torch.tensor([1.5, -1.0]))
+    assert not torch.allclose(e.image, before_img), "moving the point must change the image"
+    assert e.decoded_image.value != before_png
+    assert e.scatter_image.value != before_scatter, "the marker must move on the scatter"
+    expected = models["plain"].decoder.images(torch.tensor([[1.5, -1.0]])).view(28, 28)
+    assert torch.allclose(e.image, expected, atol=1e-6)
+    # The PNG the learner sees is that image, scaled up.
+    shown = _png_pixels(e.decoded_image.value)
+    assert shown.shape == (28 * 8, 28 * 8)
+    assert abs(int(shown[4, 4]) - round(float(expected[0, 0]) * 255)) <= 1
+    assert "1.50, -1.00" in e.readout.value
+
+
+def test_digit_selector_changes_content_for_a_supervised_decoder(models, images):
+    x, y = images
+    e = LatentExplorer(models, x, y, {"plain": GaussianPrior(2), "supervised": GaussianPrior(5)},
+                       selector_label="model")
+    assert e.digit.layout.display == "none", "no digit selector for an unconditional decoder"
+    e.select("supervised")
+    assert len(e.sliders) == 5 and e.digit.layout.display is None
+    e.set_code([0.5, -0.5, 0.2, 0.0, 1.0])
+    e.digit.value = 2
+    two = e.image.clone()
+    e.digit.value = 7
+    cond = torch.zeros(1, 10)
+    cond[0, 7] = 1
+    expected = models["supervised"].decoder.images(e.code[None], cond).view(28, 28)
+    assert torch.allclose(e.image, expected, atol=1e-6)
+    assert not torch.allclose(e.image, two)
+
+
+def test_semi_supervised_model_and_prior_sampling(models, images):
+    x, y = images
+    e = LatentExplorer({"semi": models["semi"]}, x, y)
+    assert len(e.sliders) == 3 and e.view.num_classes == 10
+    e.digit.value = 4
+    e.sample()  # without a prior: jumps to some image's style code
+    y4 = torch.zeros(1, 10)
+    y4[0, 4] = 1
+    expected = models["semi"].images(y4, e.code[None]).view(28, 28)
+    assert torch.allclose(e.image, expected, atol=1e-6)
+
+
+def test_switching_models_keeps_each_prior(models, images):
+    x, y = images
+    roll = SwissRollPrior()
+    e = LatentExplorer({"gauss": models["plain"], "roll": models["plain"]}, x, y,
+                       {"gauss": GaussianPrior(2), "roll": roll}, selector_label="prior")
+    assert e.selector.options == ("gauss", "roll")
+    lim_gauss = e.sliders[0].max
+    e.select("roll")
+    assert e.sliders[0].max != lim_gauss, "slider range follows the selected prior"
+    e.sample()
+    assert roll.dim == 2 and len(e.code) == 2
+
+
+def test_still_image_for_renderers_without_a_kernel(models, images):
+    x, y = images
+    e = LatentExplorer(models["plain"], x, y)
+    bundle = e._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    still = _png_pixels(base64.b64decode(bundle["image/png"]))
+    assert still.shape[1] > still.shape[0] >= 28 * 8  # scatter and image side by side
+    assert bundle["text/plain"].startswith("LatentExplorer(")
+
+
+def test_bad_input_says_what_to_do(models, images):
+    x, y = images
+    with pytest.raises(ValueError, match="at least 2-D"):
+        LatentExplorer(build_model("aae", latent_dim=1, hidden=[8]), x)
+    with pytest.raises(ValueError, match="prior .* is 5-D"):
+        LatentExplorer(models["plain"], x, priors=GaussianPrior(5))
+    with pytest.raises(ValueError, match="unknown models"):
+        LatentExplorer({"a": models["plain"]}, x, priors={"b": GaussianPrior(2)})
+    with pytest.raises(TypeError, match="not a torch model"):
+        LatentExplorer({"a": "model.pt"}, x)
+    with pytest.raises(ValueError, match="flat images"):
+        LatentExplorer(models["plain"], x.view(-1, 28, 28))
+    with pytest.raises(ValueError, match="labels for"):
+        LatentExplorer(models["plain"], x, y[:5])
+    e = LatentExplorer(models["plain"], x)
+    with pytest.raises(ValueError, match="2-D code, got 3"):
+        e.set_code([0, 0, 0])
+    with pytest.raises(ValueError, match="no model 'x'"):
+        e.select("x")
