@@ -17,7 +17,7 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.notebook` - ``setup_notebook()``, the opening cell of every notebook
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .config import checkpoint_dir, data_root, get_device, is_fast, seed_everything  # noqa: E402
 from .notebook import setup_notebook  # noqa: E402

@@ -1,0 +1,163 @@
+"""Where the course lives online: the repository, the release the notebooks are pinned to, and
+the Binder and Colab links built from them, kept in one place.
+
+Every notebook carries an "Open in Colab" badge and an opening cell that, on Colab only,
+installs this package from the repository at :data:`RELEASE`; README carries the Binder and
+Colab badges. All of them point at the same release tag, so a learner on Colab gets notebooks
+and ``aae_utils`` from one commit. To publish a release:
+
+1. bump ``__version__`` (``aae_utils/__init__.py``) and ``version`` in ``pyproject.toml``;
+2. ``python -m aae_utils.links`` re-stamps README and every notebook (``--check`` only reports);
+3. commit, then tag that commit ``v<version>`` and push the tag.
+
+A test fails while a badge, the install line or the tag disagree with this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from . import __version__
+
+#: GitHub ``owner/name`` of the course repository.
+REPOSITORY = "aae-course/adversarial-autoencoders"
+#: The tag badges open and Colab installs ``aae_utils`` from: always ``v`` + the package version.
+RELEASE = f"v{__version__}"
+
+COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_BADGE_IMAGE = "https://mybinder.org/badge_logo.svg"
+
+_BADGE_LINE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)\n?", re.M)
+_COLAB_BLOCK = re.compile(
+    r"# On Colab only:.*?\n    %pip install [^\n]*\n\n", re.S
+)
+_README_BADGES = re.compile(r"(<!-- badges:start -->\n).*?(<!-- badges:end -->)", re.S)
+
+
+def colab_url(notebook: str) -> str:
+    """Colab's URL for ``notebooks/<notebook>`` at the release tag."""
+    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{RELEASE}/notebooks/{notebook}"
+
+
+def binder_url(notebook: str | None = None) -> str:
+    """Binder's URL: JupyterLab on the release tag, opened at ``notebook`` (or the folder)."""
+    return (
+        f"https://mybinder.org/v2/gh/{REPOSITORY}/{RELEASE}"
+        f"?urlpath=lab/tree/notebooks/{notebook or ''}"
+    )
+
+
+def pip_spec() -> str:
+    """What Colab's opening cell installs: this package from the repository at the release."""
+    return f"aae-utils @ git+https://github.com/{REPOSITORY}@{RELEASE}"
+
+
+def colab_badge(notebook: str) -> str:
+    return f"[![Open in Colab]({COLAB_BADGE_IMAGE})]({colab_url(notebook)})"
+
+
+def binder_badge(notebook: str | None = None) -> str:
+    return f"[![Launch Binder]({BINDER_BADGE_IMAGE})]({binder_url(notebook)})"
+
+
+def colab_install_block() -> str:
+    """The lines the opening code cell of every notebook starts with."""
+    return (
+        "# On Colab only: install the course package at the release these notebooks belong to\n"
+        "# (torch, torchvision and matplotlib are preinstalled there). Elsewhere: nothing.\n"
+        "import sys\n\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    %pip install --quiet "{pip_spec()}"\n\n'
+    )
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def _set_source(cell: dict, text: str) -> None:
+    cell["source"] = text.splitlines(True)
+
+
+def _stamp_notebook(path: Path, write: bool) -> bool:
+    """Badge under the title of the first cell, install block atop the opening code cell."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = nb["cells"]
+    if not cells or cells[0]["cell_type"] != "markdown":
+        raise ValueError(f"{path.name}: the first cell must be the markdown title")
+    opening = next((c for c in cells if c["cell_type"] == "code"), None)
+    if opening is None or "setup_notebook(" not in _source(opening):
+        raise ValueError(f"{path.name}: the first code cell must call setup_notebook()")
+    changed = False
+
+    title = _BADGE_LINE.sub("", _source(cells[0]))
+    first, _, rest = title.partition("\n")
+    new_title = f"{first}\n{colab_badge(path.name)}\n{rest}"
+    if new_title != _source(cells[0]):
+        _set_source(cells[0], new_title)
+        changed = True
+
+    code = _COLAB_BLOCK.sub("", _source(opening))
+    new_code = colab_install_block() + code.lstrip("\n")
+    if new_code != _source(opening):
+        _set_source(opening, new_code)
+        changed = True
+
+    if changed and write:
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return changed
+
+
+def _readme_badges() -> str:
+    first = "00_setup.ipynb"
+    return (
+        f"{binder_badge()} "
+        f"[![Open in Colab]({COLAB_BADGE_IMAGE})]({colab_url(first)})\n"
+    )
+
+
+def _stamp_readme(path: Path, write: bool) -> bool:
+    text = path.read_text(encoding="utf-8")
+    if not _README_BADGES.search(text):
+        raise ValueError(f"{path} has no <!-- badges:start --> / <!-- badges:end --> markers")
+    new = _README_BADGES.sub(lambda m: m.group(1) + _readme_badges() + m.group(2), text)
+    if new != text and write:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
+def stamp(root: Path, *, write: bool = True) -> list[str]:
+    """Bring README's and every notebook's links in line with this module.
+
+    Returns the files that changed (or, with ``write=False``, that would change).
+    """
+    root = Path(root)
+    stale = []
+    targets = [(root / "README.md", _stamp_readme)]
+    targets += [(p, _stamp_notebook) for p in sorted((root / "notebooks").glob("*.ipynb"))]
+    for path, fn in targets:
+        if fn(path, write):
+            stale.append(str(path.relative_to(root)))
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
+    args = parser.parse_args(argv)
+    stale = stamp(args.root, write=not args.check)
+    verb = "out of date" if args.check else "re-stamped"
+    for name in stale:
+        print(f"{verb}: {name}")
+    if not stale:
+        print(f"links match {REPOSITORY}@{RELEASE}")
+    return 1 if (args.check and stale) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
