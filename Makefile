@@ -7,12 +7,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help install lab test unit notebooks lint course clean-checkpoints
+.PHONY: help install lab test unit notebooks lint course site clean-checkpoints
 
 help:
 	@echo "make lab     - set up .venv if needed and open the course in JupyterLab"
 	@echo "make test    - set up .venv if needed, lint, unit tests, every notebook in fast mode"
 	@echo "make course  - run every notebook in default mode and store its outputs"
+	@echo "make site    - build the course site (static HTML) from the stored outputs"
 	@echo "make clean-checkpoints - delete cached trained models (data/checkpoints)"
 
 # Reinstall when pyproject.toml changes (new dependency or floor).
@@ -41,10 +42,17 @@ unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check aae_utils tests notebooks bench
 
-# Default mode, outputs stored in place (what GitHub shows). Reuses cached checkpoints.
+# Default mode, outputs stored in place (what GitHub shows). Reuses cached checkpoints. Widget
+# state is not stored: without a kernel the explorers show their still PNG, and the state would
+# only add the same pictures again (about 100 kB per explorer).
 course: $(STAMP)
 	AAE_FAST=0 AAE_PROGRESS=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=3600 $(NOTEBOOKS)
+		--ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.store_widget_state=False $(NOTEBOOKS)
 
 clean-checkpoints:
 	rm -rf data/checkpoints
+
+# Static HTML of the course from the stored outputs (nothing is executed): site/_build/html.
+site: $(STAMP)
+	$(BIN)/jupyter-book build . --config site/_config.yml --toc site/_toc.yml --path-output site
+	@echo "open site/_build/html/index.html"

@@ -138,7 +138,7 @@ def _draw_background(view: _View, size_px: int) -> None:
     dpi = 100
     fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi)
     canvas = FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.14, 0.12, 0.82, 0.82))
+    ax = fig.add_axes((0.15, 0.14, 0.8, 0.78))  # room for the labels and the title
     if view.prior is not None:
         ax.scatter(view.prior[:, 0], view.prior[:, 1], s=2, color="0.78", linewidths=0)
     c = view.codes[:, :2]
