@@ -7,13 +7,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help install lab test unit notebooks lint course site clean-checkpoints
+.PHONY: help install lab test unit notebooks lint hygiene hooks course site clean-checkpoints
 
 help:
 	@echo "make lab     - set up .venv if needed and open the course in JupyterLab"
 	@echo "make test    - set up .venv if needed, lint, unit tests, every notebook in fast mode"
 	@echo "make course  - run every notebook in default mode and store its outputs"
 	@echo "make site    - build the course site (static HTML) from the stored outputs"
+	@echo "make hooks   - install the pre-commit hook (ruff, links, clean notebook outputs)"
 	@echo "make clean-checkpoints - delete cached trained models (data/checkpoints)"
 
 # Reinstall when pyproject.toml changes (new dependency or floor).
@@ -39,8 +40,18 @@ test: $(STAMP) lint
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -p no:cacheprovider
 
+# ruff reads notebooks natively (pyproject: extend-include *.ipynb), so one tool covers all.
 lint: $(STAMP)
 	$(BIN)/ruff check aae_utils tests notebooks bench
+
+# What the pre-commit hook checks besides ruff: links pinned to the release, clean outputs.
+hygiene: $(STAMP)
+	$(BIN)/python -m aae_utils.links --check
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_notebook_outputs.py tests/test_links.py
+
+# Install the git pre-commit hook (.pre-commit-config.yaml).
+hooks: $(STAMP)
+	$(BIN)/pre-commit install
 
 # Default mode, outputs stored in place (what GitHub shows). Reuses cached checkpoints. Widget
 # state is not stored: without a kernel the explorers show their still PNG, and the state would

@@ -251,15 +251,22 @@ class LatentExplorer:
             options=list(range(10)), description="digit",
             style={"button_width": "2.2em"},
         )
-        self.sample_button = W.Button(description="sample from the prior", icon="random")
+        self.sample_button = W.Button(description="sample from the prior", icon="random",
+                                      layout=W.Layout(width="220px"))
         self.readout = W.HTML()
-        self.scatter_image = W.Image(format="png")
-        self.decoded_image = W.Image(format="png")
+        # Fixed sizes: a flex row would otherwise stretch the digit to the scatter's height.
+        side = 28 * image_scale
+        self.scatter_image = W.Image(format="png", layout=W.Layout(width=f"{size_px}px",
+                                                                   height=f"{size_px}px"))
+        self.decoded_image = W.Image(format="png", layout=W.Layout(width=f"{side}px",
+                                                                   height=f"{side}px"))
         self.sliders: list[W.FloatSlider] = []
         self._slider_box = W.VBox()
         controls = W.VBox([self.selector, self.digit, self._slider_box, self.sample_button,
                            self.readout])
-        self.widget = W.VBox([W.HBox([self.scatter_image, self.decoded_image]), controls])
+        pictures = W.HBox([self.scatter_image, self.decoded_image],
+                          layout=W.Layout(align_items="center"))
+        self.widget = W.VBox([pictures, controls])
 
         self.selector.observe(lambda _: self._switch(), names="value")
         self.digit.observe(lambda _: self._update(), names="value")
@@ -315,7 +322,8 @@ class LatentExplorer:
         step = round(view.lim / 50, 4)
         self.sliders = [
             W.FloatSlider(value=0.0, min=-view.lim, max=view.lim, step=step,
-                          description=f"z{i + 1}", continuous_update=True, readout_format=".2f")
+                          description=f"z{i + 1}", continuous_update=True, readout_format=".2f",
+                          layout=W.Layout(width=f"{self._size_px + 28 * self._scale}px"))
             for i in range(view.latent_dim)
         ]
         for s in self.sliders:
