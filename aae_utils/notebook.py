@@ -44,6 +44,17 @@ def mnist_present(root: Path) -> bool:
     return all((raw / s).exists() or (raw / f"{s}.gz").exists() for s in stems)
 
 
+def _enable_colab_widgets() -> None:
+    """Colab's own front end renders ipywidgets 7; with 8 installed it needs its CDN widget
+    manager, or the latent explorers would not appear."""
+    import ipywidgets
+
+    if _version_tuple(ipywidgets.__version__) >= (8, 0):
+        from google.colab import output  # type: ignore[import-not-found]
+
+        output.enable_custom_widget_manager()
+
+
 def setup_notebook(seed: int = 0, *, verbose: bool = True) -> NotebookSetup:
     """Check versions, seed everything, pick the device and report the data folder.
 
@@ -67,6 +78,8 @@ def setup_notebook(seed: int = 0, *, verbose: bool = True) -> NotebookSetup:
     fast = is_fast()
     root = data_root()
     colab = "google.colab" in sys.modules
+    if colab:
+        _enable_colab_widgets()
     set_style()
     if verbose:
         print(

@@ -361,8 +361,11 @@ class LatentExplorer:
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         """The live widget, plus a still PNG for renderers without a kernel (GitHub, the site)."""
-        bundle = self.widget._repr_mimebundle_(**kwargs) or {}
-        bundle = dict(bundle)
+        if hasattr(self.widget, "_repr_mimebundle_"):  # ipywidgets 8
+            bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        else:  # ipywidgets 7 (e.g. Colab's): the same view reference, built by hand
+            bundle = {"application/vnd.jupyter.widget-view+json": {
+                "version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}}
         bundle["image/png"] = base64.b64encode(_png(self.snapshot())).decode("ascii")
         bundle["text/plain"] = f"LatentExplorer({', '.join(self._views)})"
         return bundle

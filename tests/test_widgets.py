@@ -125,3 +125,13 @@ def test_bad_input_says_what_to_do(models, images):
         e.set_code([0, 0, 0])
     with pytest.raises(ValueError, match="no model 'x'"):
         e.select("x")
+
+
+def test_view_reference_without_ipywidgets_8_repr(models, images):
+    """ipywidgets 7 (Colab's) has no _repr_mimebundle_ on widgets; the view is built by hand."""
+    from types import SimpleNamespace
+
+    e = LatentExplorer(models["plain"], images[0])
+    e.widget = SimpleNamespace(model_id="abc123")
+    view = e._repr_mimebundle_()["application/vnd.jupyter.widget-view+json"]
+    assert view == {"version_major": 2, "version_minor": 0, "model_id": "abc123"}
