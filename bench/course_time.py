@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,9 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 MEASURE = r"""
 import resource, subprocess, sys, time
 start = time.perf_counter()
-rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 wall = time.perf_counter() - start
-print(rc, wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(done.returncode, wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+if done.returncode:  # say why, for the failure line
+    sys.stderr.write(done.stderr.decode(errors="replace")[-4000:])
 """
 
 
@@ -40,7 +43,21 @@ def run_notebook(path: Path, env: dict, out_dir: Path) -> dict:
     done = subprocess.run([sys.executable, "-c", MEASURE, *cmd], env=env, capture_output=True,
                           text=True, check=True)
     rc, wall, rss_kib = done.stdout.split()
-    return {"ok": rc == "0", "seconds": round(float(wall), 1), "peak_rss_mib": round(int(rss_kib) / 1024)}
+    row = {"ok": rc == "0", "seconds": round(float(wall), 1), "peak_rss_mib": round(int(rss_kib) / 1024)}
+    if not row["ok"]:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", done.stderr)  # the traceback's colours
+        lines = [ln for ln in text.splitlines() if "Error" in ln] or text.splitlines()
+        row["error"] = lines[-1:] or ["(no message)"]
+    return row
+
+
+def resolve_notebook(name: Path) -> Path:
+    """A notebook path, or a name in notebooks/ with or without ``.ipynb``."""
+    for candidate in (name, ROOT / "notebooks" / name, ROOT / "notebooks" / f"{name}.ipynb"):
+        if candidate.is_file() and candidate.suffix == ".ipynb":
+            return candidate.resolve()
+    raise SystemExit(f"no notebook {str(name)!r}: give a path or a name from notebooks/, e.g. "
+                     "03_adversarial_autoencoder")
 
 
 def main(argv=None) -> int:
@@ -57,6 +74,7 @@ def main(argv=None) -> int:
                         help="keep the other notebooks' rows of an existing --out file and "
                              "replace only the notebooks measured now")
     args = parser.parse_args(argv)
+    args.notebooks = [resolve_notebook(nb) for nb in args.notebooks]
 
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,10 +94,15 @@ def main(argv=None) -> int:
                 row = run_notebook(nb, env, tmp / "executed")
                 results[mode][nb.name] = row
                 print(f"{mode:13} {nb.name:38} {row['seconds']:7.1f} s {row['peak_rss_mib']:6d} MiB"
-                      + ("" if row["ok"] else "  FAILED"), flush=True)
+                      + ("" if row["ok"] else f"  FAILED: {row['error'][0]}"), flush=True)
     for mode, rows in results.items():
         total = sum(r["seconds"] for r in rows.values())
         print(f"{mode}: {total:.0f} s in all, peak {max(r['peak_rss_mib'] for r in rows.values())} MiB")
+    failed = [f"{mode} {name}" for mode, rows in results.items() for name, r in rows.items()
+              if not r["ok"]]
+    if failed:  # a failed run has no meaningful time: keep the recorded file as it was
+        print(f"not written: {len(failed)} run(s) failed ({', '.join(failed)}); {args.out} unchanged")
+        return 1
     if args.merge and args.out.exists():
         old = json.loads(args.out.read_text())["results"]
         for mode, rows in results.items():
@@ -92,7 +115,7 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {args.out}")
-    return 0 if all(r["ok"] for rows in results.values() for r in rows.values()) else 1
+    return 0
 
 
 if __name__ == "__main__":
