@@ -113,11 +113,7 @@ def _stamp_notebook(path: Path, write: bool) -> bool:
 
 
 def _readme_badges() -> str:
-    first = "00_setup.ipynb"
-    return (
-        f"{binder_badge()} "
-        f"[![Open in Colab]({COLAB_BADGE_IMAGE})]({colab_url(first)})\n"
-    )
+    return f"{binder_badge()} {colab_badge('00_setup.ipynb')}\n"
 
 
 def _stamp_readme(path: Path, write: bool) -> bool:

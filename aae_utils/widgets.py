@@ -338,20 +338,21 @@ class LatentExplorer:
         view, z = self.view, self.code
         digit = self.digit.value if view.num_classes else None
         self._image = view.decode(z, digit)
-        pixels = (self._image.clamp(0, 1).numpy() * 255).astype(np.uint8)
-        pixels = np.kron(pixels, np.ones((self._scale, self._scale), dtype=np.uint8))
-        self.decoded_image.value = _png(pixels)
+        self.decoded_image.value = _png(self._digit_pixels())
         self._scatter_rgba = _mark(view.background, *view.to_pixel(float(z[0]), float(z[1])))
         self.scatter_image.value = _png(self._scatter_rgba)
         where = ", ".join(f"{v:.2f}" for v in z.tolist())
         label = f" &middot; digit {digit}" if digit is not None else ""
         self.readout.value = f"<code>z = ({where})</code>{label}"
 
+    def _digit_pixels(self) -> np.ndarray:
+        """The decoded image as 8-bit grey, each pixel a ``scale`` x ``scale`` block."""
+        pixels = (self._image.clamp(0, 1).numpy() * 255).astype(np.uint8)
+        return np.kron(pixels, np.ones((self._scale, self._scale), dtype=np.uint8))
+
     def snapshot(self) -> np.ndarray:
         """The scatter and the decoded image side by side, as one RGBA array (a still)."""
-        scatter = self._scatter_rgba
-        pixels = (self._image.clamp(0, 1).numpy() * 255).astype(np.uint8)
-        pixels = np.kron(pixels, np.ones((self._scale, self._scale), dtype=np.uint8))
+        scatter, pixels = self._scatter_rgba, self._digit_pixels()
         h = scatter.shape[0]
         panel = np.full((h, pixels.shape[1] + 20, 4), 255, dtype=np.uint8)
         top = max((h - pixels.shape[0]) // 2, 0)
