@@ -46,7 +46,6 @@ lint: $(STAMP)
 
 # What the pre-commit hook checks besides ruff: links pinned to the release, clean outputs.
 hygiene: $(STAMP)
-	$(BIN)/python -m aae_utils.links --check
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_notebook_outputs.py tests/test_links.py
 
 # Install the git pre-commit hook (.pre-commit-config.yaml).
