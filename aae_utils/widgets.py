@@ -29,12 +29,12 @@ from dataclasses import dataclass
 import ipywidgets as W
 import numpy as np
 import torch
+import torch.nn.functional as F
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 from torch import Tensor, nn
 
-from .models import SemiSupervisedAAE
 from .priors import Prior
 from .viz import DIGIT_PALETTE
 
@@ -59,11 +59,6 @@ class _View:
     to_pixel: Callable[[float, float], tuple[float, float]] | None = None
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
 def _as_numpy(t: Tensor | np.ndarray | None) -> np.ndarray | None:
     if t is None:
         return None
@@ -77,42 +72,32 @@ def _make_view(
     """Wrap one trained model: its decoder, its codes of ``x`` and samples of its prior."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model {name!r} is a {type(model).__name__}, not a torch model")
-    device = _model_device(model)
+    if getattr(model, "head_dim", 0):
+        raise ValueError(
+            f"model {name!r} decodes W_C y + z (cluster heads); explore its 2-D representation "
+            "with a plain scatter instead"
+        )
+    if not (hasattr(model, "decoder") and hasattr(model, "encode")):
+        raise TypeError(
+            f"model {name!r} ({type(model).__name__}) has no decoder/encode(); the explorer "
+            "takes the course's AE, VAE, AAE or semi-supervised AAE"
+        )
+    # Every course model decodes through ``decoder(z, one-hot label)``; the semi-supervised
+    # AAE's ``images(y, z)`` is the same call with the arguments swapped.
+    dec = model.decoder
+    dim, classes = dec.latent_dim, dec.cond_dim
+    device = next(dec.parameters()).device
+
+    def decode(z: Tensor, digit: int | None) -> Tensor:
+        cond = None
+        if classes:
+            cond = F.one_hot(torch.tensor([digit or 0], device=device), classes).float()
+        return dec.images(z[None].to(device), cond)[0].view(28, 28).cpu()
+
     was = model.training
     model.eval()
     try:
-        with torch.no_grad():
-            if isinstance(model, SemiSupervisedAAE):
-                if model.head_dim:
-                    raise ValueError(
-                        f"model {name!r} decodes W_C y + z (cluster heads); explore its "
-                        "2-D representation with a plain scatter instead"
-                    )
-                dim, classes = model.style_dim, model.num_classes
-
-                def decode(z: Tensor, digit: int | None) -> Tensor:
-                    y = torch.zeros(1, classes, device=device)
-                    y[0, digit or 0] = 1.0
-                    return model.images(y, z[None].to(device))[0].view(28, 28).cpu()
-
-                codes = model.encode(x.to(device))
-            elif hasattr(model, "decoder") and hasattr(model, "encode"):
-                dec = model.decoder
-                dim, classes = dec.latent_dim, dec.cond_dim
-
-                def decode(z: Tensor, digit: int | None) -> Tensor:
-                    cond = None
-                    if classes:
-                        cond = torch.zeros(1, classes, device=device)
-                        cond[0, digit or 0] = 1.0
-                    return dec.images(z[None].to(device), cond)[0].view(28, 28).cpu()
-
-                codes = model.encode(x.to(device))
-            else:
-                raise TypeError(
-                    f"model {name!r} ({type(model).__name__}) has no decoder/encode(); the "
-                    "explorer takes the course's AE, VAE, AAE or semi-supervised AAE"
-                )
+        codes = model.encode(x.to(device))
     finally:
         model.train(was)
     if dim < 2:
