@@ -73,6 +73,12 @@ class Recipe:
     n_train: int | None = None  # None: all 60,000 training images
     all_labels: bool = False  # every image's label goes to the discriminator or the decoder
     labelled_per_class: int | None = None  # or only this many per digit; the others get -1
+    label_seed: int | None = None  # which images are labelled; None: the training seed decides
+
+    @property
+    def labels_seed(self) -> int:
+        """The seed that draws the labelled images (``label_seed``, else the training seed)."""
+        return self.train.seed if self.label_seed is None else self.label_seed
 
     @property
     def config(self) -> dict:
@@ -86,6 +92,8 @@ class Recipe:
             "prior": self.prior,
             "train": self.train.to_dict(),
             "seed": self.train.seed,
+            # Only when it differs from the training seed, so older checkpoints stay valid.
+            **({} if self.label_seed is None else {"label_seed": self.label_seed}),
         }
 
     def make_prior(self) -> Prior | None:
@@ -101,7 +109,7 @@ class Recipe:
             return data.y
         if self.labelled_per_class is None:
             return None
-        keep = balanced_subset(data.y, self.labelled_per_class, seed=self.train.seed).to(data.y.device)
+        keep = balanced_subset(data.y, self.labelled_per_class, seed=self.labels_seed).to(data.y.device)
         labels = data.y.new_full(data.y.shape, -1)
         labels[keep] = data.y[keep]
         return labels
@@ -134,6 +142,8 @@ class Recipe:
             + (f" decayed to {t.lr * t.lr_decay:g}" if t.lr_decay != 1 else "")
             + (f" (adversarial phases {t.disc_lr:g})" if t.disc_lr and t.disc_lr == t.gen_lr else "")
             + f", seed {t.seed}"
+            + ("" if self.label_seed is None or self.label_seed == t.seed
+               else f" (labelled images drawn with seed {self.label_seed})")
         )
 
 

@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clusters", type=int, default=16, help="cluster: size of the categorical head")
     ap.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--label-seed", type=int, default=None,
+                    help="semi: seed that draws the labelled images (default: --seed); lets a run "
+                         "change the initialisation and keep the labelled set, or the reverse")
     ap.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     ap.add_argument("--eval-every", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -93,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--clusters must be 16 or 30 (the paper's settings)")
     r = recipe(name, fast=args.fast)
     train = replace(r.train, seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
-    r = apply_overrides(replace(r, train=train), args.set)
+    r = apply_overrides(replace(r, train=train, label_seed=args.label_seed), args.set)
     print(r.describe(), f"on {device}", flush=True)
 
     kwargs = {"root": args.data} if args.data else {}
@@ -137,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                      "validation": len(val), "overrides": args.set},
         "description": r.describe(),
         "seed": args.seed,
+        "label_seed": r.labels_seed if r.labelled_per_class is not None else None,
         "fast": args.fast,
         "device": str(device),
         "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
@@ -153,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     tag = ("-fast" if args.fast else "") + (f"-{args.tag}" if args.tag else "")
+    if args.label_seed is not None and args.label_seed != args.seed:
+        tag = f"-labels{args.label_seed}" + tag
     path = args.out / f"reproduce-{r.name}-seed{args.seed}-{device.type}{tag}.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
     shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path

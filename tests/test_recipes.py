@@ -34,6 +34,19 @@ def test_labels_for_discriminator(mnist_small):
     assert recipe("aae-mixture").labels_for(mnist_small) is None
 
 
+def test_label_seed_draws_the_labelled_set_apart_from_the_training_seed(mnist_small):
+    from dataclasses import replace
+
+    r = recipe("ssaae-100", fast=True)
+    assert r.labels_seed == r.train.seed and "label_seed" not in r.config  # old caches still match
+    other_init = replace(r, train=replace(r.train, seed=1), label_seed=r.train.seed)
+    assert torch.equal(other_init.labels_for(mnist_small), r.labels_for(mnist_small))
+    assert other_init.config["label_seed"] == 0 and other_init.config != r.config
+    assert "labelled images drawn with seed 0" in other_init.describe()
+    other_labels = replace(r, label_seed=1)
+    assert not torch.equal(other_labels.labels_for(mnist_small), r.labels_for(mnist_small))
+
+
 def test_train_recipe_caches(mnist_small, capsys):
     r = recipe("aae-swiss-roll-labels", fast=True)
     model, history = train_recipe(r, mnist_small)

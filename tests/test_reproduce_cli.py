@@ -35,6 +35,15 @@ def test_fast_run_writes_a_complete_json(mnist_root, tmp_path, args):
     assert f"| {100 * run['final_test_error']:.2f}" in table
 
 
+def test_label_seed_is_recorded_and_named(mnist_root, tmp_path):
+    reproduce = _load()
+    args = ["semi", "--labels", "100", "--fast", "--seed", "1", "--label-seed", "0"]
+    assert reproduce.main([*args, "--out", str(tmp_path), "--data", str(mnist_root)]) == 0
+    (path,) = tmp_path.glob("reproduce-ssaae-100-seed1-*-labels0-fast.json")
+    run = json.loads(path.read_text())
+    assert run["seed"] == 1 and run["label_seed"] == 0
+
+
 def test_overrides_are_checked():
     reproduce = _load()
     from aae_utils.recipes import recipe

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from aae_utils.reproduction import describe_run, load_runs, paper_table
+from aae_utils.reproduction import describe_run, load_runs, paper_table, summarise
 
 
 def _run(recipe="ssaae-1000", err=0.031, **extra):
@@ -38,3 +38,16 @@ def test_table_rows_can_be_limited():
     assert len(rows) == 3 and "30 clusters" in rows[2]
     with pytest.raises(ValueError, match="no paper result"):
         paper_table([], names=["ssaae-60000"])
+
+
+def test_several_runs_get_a_mean_and_std_row():
+    runs = [_run("ssaae-100", 0.03), {**_run("ssaae-100", 0.05), "seed": 1},
+            {**_run("ssaae-100", 0.04), "seed": 1, "label_seed": 0},
+            {**_run("ssaae-100", 0.09), "epochs": 5}]  # another length: not averaged in
+    (mean, std, n), = summarise(runs).values()
+    assert n == 3 and mean == pytest.approx(4.0) and std == pytest.approx(1.0)
+    table = "\n".join(paper_table(runs, names=["ssaae-100"]))
+    assert "| **4.00 ± 1.00** | mean ± std of the 3 runs of 20 epochs above |" in table
+    assert "seed 1, labelled set of seed 0" in table
+    assert describe_run(runs[0]).endswith("seed 0")  # no label seed: nothing added
+    assert summarise(runs[:1]) == {}  # one run is no spread
