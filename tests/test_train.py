@@ -208,3 +208,22 @@ def test_load_or_train_rejects_bad_names_and_configs(tmp_path):
     with pytest.raises(TypeError, match="JSON"):
         load_or_train("x", {**_config(), "bad": object()}, lambda m: {"recon": [1.0]},
                       directory=tmp_path)
+
+
+def test_stacked_discriminator_pass_matches_two_calls():
+    from aae_utils.models import Discriminator
+    from aae_utils.train import _judge
+
+    torch.manual_seed(0)
+    disc = Discriminator(3, [16, 16], cond_dim=4)
+    real, fake = torch.randn(5, 3), torch.randn(7, 3)
+    cond = torch.eye(4)[torch.tensor([0, 1, 2, 3, 0])]
+    with pytest.raises(RuntimeError):  # a condition must match both halves
+        _judge(disc, real, fake, cond)
+    r, f = _judge(disc, real, real * 2, cond)
+    assert torch.allclose(r, disc(real, cond), atol=1e-6)
+    assert torch.allclose(f, disc(real * 2, cond), atol=1e-6)
+    plain = Discriminator(3, [16, 16])
+    r, f = _judge(plain, real, fake)
+    assert r.shape == (5,) and f.shape == (7,)
+    assert torch.allclose(f, plain(fake), atol=1e-6)
