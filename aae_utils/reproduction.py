@@ -1,9 +1,11 @@
 """The recorded full-scale runs of ``bench/reproduce.py``, for notebooks 06-07 and README.
 
-Each run is one JSON file in ``bench/results/`` named ``reproduce-<recipe>-seed<k>-<device>.json``.
-Notebooks read them instead of retraining for an hour, and README's "paper vs this course"
-table is generated from the same files (``python bench/report.py``), so every number shown
-is traceable to a run with its epochs, seed and device.
+Each run is one JSON file in ``bench/results/``, named
+``reproduce-<recipe>-seed<k>-<device>[-labels<j>][-<tag>].json`` (``-labels<j>``: the labelled
+images were drawn with seed j, not k). Notebooks read them instead of retraining for an hour,
+and README's "paper vs this course" table is generated from the same files
+(``python bench/report.py``), so every number shown is traceable to a run with its epochs, seed
+and device.
 """
 
 from __future__ import annotations
