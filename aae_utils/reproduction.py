@@ -119,7 +119,10 @@ def paper_table(runs: list[dict], names: list[str] | None = None) -> list[str]:
     for name, (mean, std) in PAPER_ERRORS.items():
         if names is not None and name not in names:
             continue
-        mine = [r for r in runs if r["recipe"] == name]
+        # Shortest runs first, then by seed and labelled set, so runs of one length sit together
+        # above their mean.
+        mine = sorted((r for r in runs if r["recipe"] == name),
+                      key=lambda r: (r["epochs"], r["seed"], r.get("label_seed") or r["seed"]))
         if not mine:
             lines.append(f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | not run yet | |")
             continue

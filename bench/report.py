@@ -83,7 +83,8 @@ def main() -> int:
     paper = [
         "Test error in % on MNIST's 10,000 test images. Paper: Makhzani et al. (2015), Tables 2 "
         "and 3 (mean ± std over their runs). This course: one recorded run of `bench/reproduce.py` "
-        "per row, with its length and device; JSON in `bench/results/`.",
+        "per row, with its length and device, and in bold the mean ± std (sample) of a setting's "
+        "runs of one length; JSON in `bench/results/`.",
         "",
         *paper_table(load_runs(results)),
         "",
