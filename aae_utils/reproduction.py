@@ -80,19 +80,27 @@ def describe_run(run: dict) -> str:
     seed = f"seed {run['seed']}"
     if run.get("label_seed") is not None and run["label_seed"] != run["seed"]:
         seed += f", labelled set of seed {run['label_seed']}"
-    return f"{run['epochs']} epochs, {where}, {seed}"
+    changed = _overrides(run)
+    return f"{run['epochs']} epochs, {where}, {seed}" + (f", with {', '.join(changed)}" if changed else "")
 
 
-def summarise(runs: list[dict]) -> dict[tuple[str, int], tuple[float, float, int]]:
-    """Mean and sample standard deviation of the final test error in %, per (recipe, epochs)
-    with at least two runs: ``{(recipe, epochs): (mean, std, n)}``.
+def _overrides(run: dict) -> tuple[str, ...]:
+    """The ``--set`` changes a run made to its recipe (a tuned variant is not the recipe)."""
+    return tuple(run.get("settings", {}).get("overrides") or ())
+
+
+def summarise(runs: list[dict]) -> dict[tuple, tuple[float, float, int]]:
+    """Mean and sample standard deviation of the final test error in %, per recipe, length and
+    ``--set`` changes, where there are at least two such runs:
+    ``{(recipe, epochs, overrides): (mean, std, n)}``.
 
     The paper reports mean ± std over runs; one good seed is not a result, so README and
     notebook 06 show this beside the single runs.
     """
-    groups: dict[tuple[str, int], list[float]] = {}
+    groups: dict[tuple, list[float]] = {}
     for r in runs:
-        groups.setdefault((r["recipe"], r["epochs"]), []).append(100 * r["final_test_error"])
+        key = (r["recipe"], r["epochs"], _overrides(r))
+        groups.setdefault(key, []).append(100 * r["final_test_error"])
     out = {}
     for key, errors in groups.items():
         if len(errors) < 2:
@@ -122,7 +130,8 @@ def paper_table(runs: list[dict], names: list[str] | None = None) -> list[str]:
         # Shortest runs first, then by seed and labelled set, so runs of one length sit together
         # above their mean.
         mine = sorted((r for r in runs if r["recipe"] == name),
-                      key=lambda r: (r["epochs"], r["seed"], r.get("label_seed") or r["seed"]))
+                      key=lambda r: (_overrides(r), r["epochs"], r["seed"],
+                                     r.get("label_seed") or r["seed"]))
         if not mine:
             lines.append(f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | not run yet | |")
             continue
@@ -135,10 +144,11 @@ def paper_table(runs: list[dict], names: list[str] | None = None) -> list[str]:
                 f"{100 * r['final_test_error']:.2f}{extra} | {describe_run(r)}, "
                 f"{r['wall_s'] / 60:.0f} min |"
             )
-        for (recipe, epochs), (m, s, n) in sorted(summary.items()):
+        for (recipe, epochs, changed), (m, s, n) in sorted(summary.items()):
             if recipe == name:
+                variant = f", with {', '.join(changed)}" if changed else ""
                 lines.append(
                     f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | **{m:.2f} ± {s:.2f}** | "
-                    f"mean ± std of the {n} runs of {epochs} epochs above |"
+                    f"mean ± std of the {n} runs of {epochs} epochs{variant} above |"
                 )
     return lines

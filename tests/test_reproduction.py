@@ -51,3 +51,15 @@ def test_several_runs_get_a_mean_and_std_row():
     assert "seed 1, labelled set of seed 0" in table
     assert describe_run(runs[0]).endswith("seed 0")  # no label seed: nothing added
     assert summarise(runs[:1]) == {}  # one run is no spread
+
+
+def test_tuned_variants_are_named_and_averaged_apart():
+    base = [_run("cluster-16", 0.40), {**_run("cluster-16", 0.44), "seed": 1}]
+    tuned = [{**_run("cluster-16", e), "seed": k, "settings": {"overrides": ["model.style_dim=5"]}}
+             for k, e in enumerate((0.30, 0.34))]
+    summary = summarise(base + tuned)
+    assert summary[("cluster-16", 20, ())][0] == pytest.approx(42.0)
+    assert summary[("cluster-16", 20, ("model.style_dim=5",))][0] == pytest.approx(32.0)
+    assert describe_run(tuned[0]).endswith("seed 0, with model.style_dim=5")
+    table = "\n".join(paper_table(base + tuned, names=["cluster-16"]))
+    assert "mean ± std of the 2 runs of 20 epochs, with model.style_dim=5 above" in table
