@@ -6,10 +6,13 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import importlib.util  # noqa: E402
+from types import ModuleType  # noqa: E402
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from aae_utils.config import data_root  # noqa: E402
+from aae_utils.config import REPO_ROOT, data_root  # noqa: E402
 from aae_utils.notebook import mnist_present  # noqa: E402
 
 
@@ -34,3 +37,21 @@ def mnist_small(mnist_root):
     from aae_utils.data import load_mnist
 
     return load_mnist(root=mnist_root, limit=2000, download=False)
+
+
+def load_bench(name: str) -> ModuleType:
+    """Import ``bench/<name>.py`` as a module (bench/ holds scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def reproduce() -> ModuleType:
+    return load_bench("reproduce")
+
+
+@pytest.fixture
+def speed() -> ModuleType:
+    return load_bench("speed")

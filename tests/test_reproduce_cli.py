@@ -1,24 +1,12 @@
 """bench/reproduce.py: the harness behind README's paper table, run end to end in fast mode."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("reproduce", ROOT / "bench" / "reproduce.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.parametrize("args", [["semi", "--labels", "100"], ["cluster", "--clusters", "16"]])
-def test_fast_run_writes_a_complete_json(mnist_root, tmp_path, args):
-    reproduce = _load()
+def test_fast_run_writes_a_complete_json(reproduce, mnist_root, tmp_path, args):
     assert reproduce.main([*args, "--fast", "--out", str(tmp_path), "--data", str(mnist_root)]) == 0
     (path,) = tmp_path.glob("reproduce-*-fast.json")
     run = json.loads(path.read_text())
@@ -35,8 +23,7 @@ def test_fast_run_writes_a_complete_json(mnist_root, tmp_path, args):
     assert f"| {100 * run['final_test_error']:.2f}" in table
 
 
-def test_label_seed_is_recorded_and_named(mnist_root, tmp_path):
-    reproduce = _load()
+def test_label_seed_is_recorded_and_named(reproduce, mnist_root, tmp_path):
     args = ["semi", "--labels", "100", "--fast", "--seed", "1", "--label-seed", "0"]
     assert reproduce.main([*args, "--out", str(tmp_path), "--data", str(mnist_root)]) == 0
     (path,) = tmp_path.glob("reproduce-ssaae-100-seed1-*-labels0-fast.json")
@@ -44,8 +31,7 @@ def test_label_seed_is_recorded_and_named(mnist_root, tmp_path):
     assert run["seed"] == 1 and run["label_seed"] == 0
 
 
-def test_overrides_are_checked():
-    reproduce = _load()
+def test_overrides_are_checked(reproduce):
     from aae_utils.recipes import recipe
 
     r = reproduce.apply_overrides(recipe("ssaae-100", fast=True), ["train.lr=3e-4", "model.style_dim=4"])

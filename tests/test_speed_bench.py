@@ -1,23 +1,11 @@
 """bench/speed.py end to end on a few images: the JSON README's speed table is built from."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("speed", ROOT / "bench" / "speed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_small_run_records_best_of_repeats(mnist_root, tmp_path):
-    speed = _load()
+def test_small_run_records_best_of_repeats(speed, mnist_root, tmp_path):
     assert speed.main(["--kinds", "ae", "--images", "1000", "--repeats", "2", "--device", "cpu",
                        "--out", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "speed-cpu.json").read_text())
@@ -31,8 +19,7 @@ def test_small_run_records_best_of_repeats(mnist_root, tmp_path):
     assert 0 < row["fraction_of_bound"] <= 1.5  # the bound is a model, not a law; but not wild
 
 
-def test_stacked_discriminator_is_in_the_bound():
-    speed = _load()
+def test_stacked_discriminator_is_in_the_bound(speed):
     shapes = speed.step_matmuls("aae")
     assert (200, 8, 1000) in shapes  # prior samples and codes judged in one pass of 2 x batch
     assert len(speed.step_matmuls("aae")) > len(speed.step_matmuls("ae"))
@@ -40,7 +27,7 @@ def test_stacked_discriminator_is_in_the_bound():
 
 @pytest.mark.parametrize("args, message", [(["--repeats", "0"], "--repeats must be at least 1"),
                                            (["--images", "150"], "--images must be a multiple")])
-def test_bad_arguments_are_named(args, message, capsys):
+def test_bad_arguments_are_named(speed, args, message, capsys):
     with pytest.raises(SystemExit):
-        _load().main(args)
+        speed.main(args)
     assert message in capsys.readouterr().err
