@@ -78,10 +78,15 @@ def describe_run(run: dict) -> str:
     if run["device"] == "cpu" and run.get("threads"):
         where += f" ({run['threads']} thread{'s' if run['threads'] != 1 else ''})"
     seed = f"seed {run['seed']}"
-    if run.get("label_seed") is not None and run["label_seed"] != run["seed"]:
-        seed += f", labelled set of seed {run['label_seed']}"
+    if _label_seed(run) != run["seed"]:
+        seed += f", labelled set of seed {_label_seed(run)}"
     changed = _overrides(run)
     return f"{run['epochs']} epochs, {where}, {seed}" + (f", with {', '.join(changed)}" if changed else "")
+
+
+def _label_seed(run: dict) -> int:
+    """The seed that drew the run's labelled images (runs before ``--label-seed``: its seed)."""
+    return run["seed"] if run.get("label_seed") is None else run["label_seed"]
 
 
 def _overrides(run: dict) -> tuple[str, ...]:
@@ -130,8 +135,7 @@ def paper_table(runs: list[dict], names: list[str] | None = None) -> list[str]:
         # Shortest runs first, then by seed and labelled set, so runs of one length sit together
         # above their mean.
         mine = sorted((r for r in runs if r["recipe"] == name),
-                      key=lambda r: (_overrides(r), r["epochs"], r["seed"],
-                                     r.get("label_seed") or r["seed"]))
+                      key=lambda r: (_overrides(r), r["epochs"], r["seed"], _label_seed(r)))
         if not mine:
             lines.append(f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | not run yet | |")
             continue

@@ -51,6 +51,8 @@ def test_several_runs_get_a_mean_and_std_row():
     assert "seed 1, labelled set of seed 0" in table
     assert describe_run(runs[0]).endswith("seed 0")  # no label seed: nothing added
     assert summarise(runs[:1]) == {}  # one run is no spread
+    # seed 1 with labelled set 0 sorts before seed 1 with its own set (label seed 0 is a seed)
+    assert table.index("seed 1, labelled set of seed 0") < table.index("seed 1, 10 min")
 
 
 def test_tuned_variants_are_named_and_averaged_apart():
