@@ -216,7 +216,7 @@ def _judge(
 
     One pass over the stacked batch gives the same logits as two passes, but each layer's
     weight gradient is one matrix product instead of two plus a sum: about a quarter off the
-    discriminator phase at the paper's size on a 2-core CPU.
+    discriminator phase at the paper's size (measured on one CPU thread).
     """
     both = torch.cat([real, fake])
     if cond is not None:
