@@ -318,3 +318,34 @@ def train_val_split(n: int, val_size: int, *, seed: int = 0) -> tuple[Tensor, Te
         raise ValueError(f"val_size must be between 1 and n-1={n - 1}, got {val_size}")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[val_size:].sort().values, perm[:val_size].sort().values
+
+
+def shift_images(
+    x: Tensor, max_shift: int, *, image_shape: tuple[int, int] = (28, 28),
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Each flattened image moved by its own random whole-pixel offset in
+    ``[-max_shift, max_shift]`` along both axes; pixels moved in from outside are 0 (background).
+
+    With 100 labels the classification phase memorises its ten images per digit within a few
+    epochs (cross-entropy ~0); shifted copies keep telling the encoder something new.
+
+    Args:
+        x: images of shape (N, H*W), flattened as :class:`ImageData` stores them.
+        max_shift: largest offset in pixels; 0 returns ``x`` unchanged.
+        image_shape: (H, W) of one image.
+        generator: draws the offsets (on the CPU), so a run can be repeated.
+    """
+    h, w = image_shape
+    if not isinstance(max_shift, int) or isinstance(max_shift, bool) or not 0 <= max_shift < min(h, w):
+        raise ValueError(f"max_shift must be an int in [0, {min(h, w) - 1}], got {max_shift!r}")
+    if x.ndim != 2 or x.shape[1] != h * w:
+        raise ValueError(f"x must have shape (N, {h * w}) for {h}x{w} images, got {tuple(x.shape)}")
+    if max_shift == 0:
+        return x
+    s, n = max_shift, len(x)
+    offsets = torch.randint(-s, s + 1, (2, n, 1), generator=generator).to(x.device)
+    padded = torch.nn.functional.pad(x.view(n, h, w), (s, s, s, s))
+    rows = (torch.arange(h, device=x.device) + s - offsets[0])[:, :, None]  # (N, H, 1)
+    cols = (torch.arange(w, device=x.device) + s - offsets[1])[:, None, :]  # (N, 1, W)
+    return padded[torch.arange(n, device=x.device)[:, None, None], rows, cols].reshape(n, h * w)

@@ -135,6 +135,8 @@ class Recipe:
             prior += f", dropout {m['encoder_dropout']:g} in the encoder"
         if m.get("head_dim"):
             prior += f", {m['head_dim']}-D cluster heads at least {t.head_spacing:g} apart"
+        if t.label_shift:
+            prior += f", labelled images shifted by up to {t.label_shift} px"
         return (
             f"{self.name}: {m['kind'].upper()}, 784-{hidden}-{code}"
             f"{prior}; {t.epochs} epochs on {data} MNIST images, batch {t.batch_size}, "

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from . import __version__
 from .config import checkpoint_dir, display_path, seed_everything, show_progress
-from .data import ImageData, batches, file_digest
+from .data import ImageData, batches, file_digest, shift_images
 from .losses import (
     discriminator_accuracy,
     discriminator_loss,
@@ -75,6 +75,9 @@ class TrainConfig:
         head_spacing: cluster-head models (``head_dim > 0``) pay
             :math:`\sum_{i<j} \max(0, \eta - \lVert W_i - W_j \rVert)` with
             :math:`\eta` = ``head_spacing`` in the reconstruction phase, so heads stay apart.
+        label_shift: the semi-supervised classification phase moves each labelled image by a
+            random offset of up to this many pixels (:func:`~aae_utils.data.shift_images`;
+            0: as in the paper). Not in the paper: data augmentation of the labelled images.
     """
 
     epochs: int = 10
@@ -93,10 +96,11 @@ class TrainConfig:
     seed: int = 0
     class_lr: float | None = None
     head_spacing: float = 0.0
+    label_shift: int = 0
 
     #: Added after the first checkpoints were cached; left out of :meth:`to_dict` while they
     #: hold their default, so those checkpoints still match their configs.
-    _LATER_FIELDS = {"class_lr": None, "head_spacing": 0.0}
+    _LATER_FIELDS = {"class_lr": None, "head_spacing": 0.0, "label_shift": 0}
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -109,6 +113,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive, got {value!r}")
         if self.head_spacing < 0:
             raise ValueError(f"head_spacing must be >= 0, got {self.head_spacing!r}")
+        shift = self.label_shift
+        if not isinstance(shift, int) or isinstance(shift, bool) or not 0 <= shift < 14:
+            raise ValueError(f"label_shift must be an int of pixels in [0, 13], got {shift!r}")
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         if self.optimizer not in {"adam", "sgd"}:
@@ -623,7 +630,10 @@ def _ssaae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
             # A labelled mini-batch of the same size, drawn with replacement: with 100 labels
             # every step sees (nearly) all of them, as the paper's classification phase does.
             pick = labelled[torch.randint(len(labelled), (n,), generator=gen).to(device)]
-            c_loss = classification_phase(model, data.x[pick], labels[pick], opt_class)
+            x_lab = data.x[pick]
+            if config.label_shift:
+                x_lab = shift_images(x_lab, config.label_shift, generator=gen)
+            c_loss = classification_phase(model, x_lab, labels[pick], opt_class)
         return torch.stack([rec, d_loss, g_loss, acc_y, acc_z, c_loss])
 
     keys = ("recon", "disc", "gen", "disc_acc_y", "disc_acc_z", "class")

@@ -13,6 +13,7 @@ from aae_utils.data import (
     labelled_subset,
     load_dataset,
     load_mnist,
+    shift_images,
     train_val_split,
 )
 
@@ -193,3 +194,30 @@ def test_labelled_subset_checks_its_size():
         labelled_subset(labels, 1000)
     with pytest.raises(ValueError, match="positive int"):
         labelled_subset(labels, 0)
+
+
+def test_shift_images_moves_each_image_by_its_own_offset():
+    x = torch.zeros(200, 784)
+    x.view(200, 28, 28)[:, 10, 12] = 1.0  # one lit pixel per image
+    out = shift_images(x, 2, generator=torch.Generator().manual_seed(0))
+    where = torch.nonzero(out.view(200, 28, 28))
+    assert len(where) == 200 and (where[:, 0] == torch.arange(200)).all()  # one pixel each, kept
+    dy, dx = where[:, 1] - 10, where[:, 2] - 12
+    assert dy.abs().max() == 2 and dx.abs().max() == 2  # within the bound, reaching it
+    assert len(set(zip(dy.tolist(), dx.tolist(), strict=True))) == 25  # all offsets occur
+    again = shift_images(x, 2, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
+    assert shift_images(x, 0) is x
+    edge = torch.zeros(1, 784)
+    edge.view(28, 28)[0, 0] = 1.0  # moved off the image: gone, replaced by background
+    outs = torch.cat([shift_images(edge, 1, generator=torch.Generator().manual_seed(k)) for k in range(20)])
+    assert set(outs.sum(1).tolist()) == {0.0, 1.0}
+
+
+def test_shift_images_rejects_bad_input():
+    with pytest.raises(ValueError, match="max_shift must be an int"):
+        shift_images(torch.zeros(2, 784), -1)
+    with pytest.raises(ValueError, match="max_shift must be an int"):
+        shift_images(torch.zeros(2, 784), 28)
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 784\)"):
+        shift_images(torch.zeros(2, 28, 28), 2)

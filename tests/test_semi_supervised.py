@@ -1,5 +1,7 @@
 """The semi-supervised AAE (notebook 06), its clustering use (notebook 07) and their metrics."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -155,8 +157,47 @@ def test_old_checkpoint_configs_unchanged_by_new_training_fields():
     # class_lr and head_spacing came later; at their defaults they must not enter the config,
     # or every cached checkpoint of notebooks 01-04 would be retrained.
     d = TrainConfig().to_dict()
-    assert "class_lr" not in d and "head_spacing" not in d
+    assert "class_lr" not in d and "head_spacing" not in d and "label_shift" not in d
     assert TrainConfig(class_lr=1e-4).to_dict()["class_lr"] == 1e-4
+    assert TrainConfig(label_shift=2).to_dict()["label_shift"] == 2
+
+
+@pytest.mark.parametrize("bad", [-1, 14, 1.5, True])
+def test_label_shift_must_be_a_small_whole_number_of_pixels(bad):
+    with pytest.raises(ValueError, match="label_shift must be an int of pixels"):
+        TrainConfig(label_shift=bad)
+
+
+def test_label_shift_reaches_only_the_classification_phase(mnist_small, monkeypatch):
+    import aae_utils.train as train_module
+
+    data = mnist_small.subset(slice(0, 300))
+    labels = data.y.new_full(data.y.shape, -1)
+    labels[:50] = data.y[:50]
+    seen = []
+    original = train_module.classification_phase
+
+    def spy(model, x, y, opt):
+        seen.append(x.clone())
+        return original(model, x, y, opt)
+
+    monkeypatch.setattr(train_module, "classification_phase", spy)
+    for shift in (0, 2):
+        seen.clear()
+        fit(_model(), data, TrainConfig(epochs=1, label_shift=shift), labels=labels, progress=False)
+        shown = torch.cat(seen)
+        # each image the classifier saw is a labelled one, moved by at most `shift` pixels
+        images = F.pad(data.x[:50].view(50, 28, 28), (2, 2, 2, 2))
+        moved = {(dy, dx): images[:, 2 - dy:30 - dy, 2 - dx:30 - dx].reshape(50, 784)
+                 for dy in range(-2, 3) for dx in range(-2, 3)}
+        match = {k: (shown[:, None] == v[None]).all(-1).any(-1) for k, v in moved.items()}
+        assert torch.stack(list(match.values())).any(0).all()
+        if shift == 0:
+            assert match[(0, 0)].all()
+        else:  # offsets spread over the 25 possible ones, not all zero
+            assert match[(0, 0)].float().mean() < 0.2 and sum(m.any() for m in match.values()) > 15
+    assert "labelled images shifted by up to 2 px" in replace(
+        recipe("ssaae-100", fast=False), train=TrainConfig(label_shift=2)).describe()
 
 
 def test_label_influence_is_zero_when_the_decoder_ignores_y():
