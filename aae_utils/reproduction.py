@@ -80,7 +80,7 @@ def describe_run(run: dict) -> str:
     seed = f"seed {run['seed']}"
     if _label_seed(run) != run["seed"]:
         seed += f", labelled set of seed {_label_seed(run)}"
-    changed = _overrides(run)
+    changed = run_overrides(run)
     return f"{run['epochs']} epochs, {where}, {seed}" + (f", with {', '.join(changed)}" if changed else "")
 
 
@@ -89,7 +89,7 @@ def _label_seed(run: dict) -> int:
     return run["seed"] if run.get("label_seed") is None else run["label_seed"]
 
 
-def _overrides(run: dict) -> tuple[str, ...]:
+def run_overrides(run: dict) -> tuple[str, ...]:
     """The ``--set`` changes a run made to its recipe (a tuned variant is not the recipe)."""
     return tuple(run.get("settings", {}).get("overrides") or ())
 
@@ -104,7 +104,7 @@ def summarise(runs: list[dict]) -> dict[tuple, tuple[float, float, int]]:
     """
     groups: dict[tuple, list[float]] = {}
     for r in runs:
-        key = (r["recipe"], r["epochs"], _overrides(r))
+        key = (r["recipe"], r["epochs"], run_overrides(r))
         groups.setdefault(key, []).append(100 * r["final_test_error"])
     out = {}
     for key, errors in groups.items():
@@ -135,11 +135,11 @@ def paper_table(runs: list[dict], names: list[str] | None = None) -> list[str]:
         # Shortest runs first, then by seed and labelled set, so runs of one length sit together
         # above their mean.
         mine = sorted((r for r in runs if r["recipe"] == name),
-                      key=lambda r: (_overrides(r), r["epochs"], r["seed"], _label_seed(r)))
+                      key=lambda r: (run_overrides(r), r["epochs"], r["seed"], _label_seed(r)))
         if not mine:
             lines.append(f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | not run yet | |")
             continue
-        for r in mine:
+        for i, r in enumerate(mine):
             extra = ""
             if "test_error_majority" in r["history"]:
                 extra = f" (majority rule: {100 * r['history']['test_error_majority'][-1]:.2f})"
@@ -148,11 +148,14 @@ def paper_table(runs: list[dict], names: list[str] | None = None) -> list[str]:
                 f"{100 * r['final_test_error']:.2f}{extra} | {describe_run(r)}, "
                 f"{r['wall_s'] / 60:.0f} min |"
             )
-        for (recipe, epochs, changed), (m, s, n) in sorted(summary.items()):
-            if recipe == name:
-                variant = f", with {', '.join(changed)}" if changed else ""
+            group = (name, r["epochs"], run_overrides(r))
+            last_of_group = i + 1 == len(mine) or group != (
+                name, mine[i + 1]["epochs"], run_overrides(mine[i + 1]))
+            if last_of_group and group in summary:  # the mean sits right below its runs
+                m, s, n = summary[group]
+                variant = f", with {', '.join(group[2])}" if group[2] else ""
                 lines.append(
                     f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | **{m:.2f} ± {s:.2f}** | "
-                    f"mean ± std of the {n} runs of {epochs} epochs{variant} above |"
+                    f"mean ± std of the {n} runs of {r['epochs']} epochs{variant} above |"
                 )
     return lines

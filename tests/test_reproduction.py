@@ -65,3 +65,6 @@ def test_tuned_variants_are_named_and_averaged_apart():
     assert describe_run(tuned[0]).endswith("seed 0, with model.style_dim=5")
     table = "\n".join(paper_table(base + tuned, names=["cluster-16"]))
     assert "mean ± std of the 2 runs of 20 epochs, with model.style_dim=5 above" in table
+    # each mean sits right below its own runs, not below the variant's
+    rows = table.splitlines()[2:]
+    assert [row.split(" | ")[3].startswith("mean") for row in rows] == [False, False, True] * 2
