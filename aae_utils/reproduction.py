@@ -11,6 +11,7 @@ and device.
 from __future__ import annotations
 
 import json
+from itertools import groupby
 from pathlib import Path
 
 from .config import REPO_ROOT, _in_repo
@@ -132,30 +133,28 @@ def paper_table(runs: list[dict], names: list[str] | None = None) -> list[str]:
     for name, (mean, std) in PAPER_ERRORS.items():
         if names is not None and name not in names:
             continue
-        # Shortest runs first, then by seed and labelled set, so runs of one length sit together
-        # above their mean.
+        # Grouped by --set changes (the recipe first) and length, then by seed and labelled set,
+        # so each group's mean sits right below its runs.
         mine = sorted((r for r in runs if r["recipe"] == name),
                       key=lambda r: (run_overrides(r), r["epochs"], r["seed"], _label_seed(r)))
         if not mine:
             lines.append(f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | not run yet | |")
             continue
-        for i, r in enumerate(mine):
-            extra = ""
-            if "test_error_majority" in r["history"]:
-                extra = f" (majority rule: {100 * r['history']['test_error_majority'][-1]:.2f})"
-            lines.append(
-                f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | "
-                f"{100 * r['final_test_error']:.2f}{extra} | {describe_run(r)}, "
-                f"{r['wall_s'] / 60:.0f} min |"
-            )
-            group = (name, r["epochs"], run_overrides(r))
-            last_of_group = i + 1 == len(mine) or group != (
-                name, mine[i + 1]["epochs"], run_overrides(mine[i + 1]))
-            if last_of_group and group in summary:  # the mean sits right below its runs
-                m, s, n = summary[group]
-                variant = f", with {', '.join(group[2])}" if group[2] else ""
+        for (changed, epochs), group in groupby(mine, key=lambda r: (run_overrides(r), r["epochs"])):
+            for r in group:
+                extra = ""
+                if "test_error_majority" in r["history"]:
+                    extra = f" (majority rule: {100 * r['history']['test_error_majority'][-1]:.2f})"
+                lines.append(
+                    f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | "
+                    f"{100 * r['final_test_error']:.2f}{extra} | {describe_run(r)}, "
+                    f"{r['wall_s'] / 60:.0f} min |"
+                )
+            if (name, epochs, changed) in summary:
+                m, s, n = summary[(name, epochs, changed)]
+                variant = f", with {', '.join(changed)}" if changed else ""
                 lines.append(
                     f"| {PAPER_SETTING[name]} | {mean:.2f} ± {std:.2f} | **{m:.2f} ± {s:.2f}** | "
-                    f"mean ± std of the {n} runs of {r['epochs']} epochs{variant} above |"
+                    f"mean ± std of the {n} runs of {epochs} epochs{variant} above |"
                 )
     return lines

@@ -630,9 +630,9 @@ def _ssaae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
             # A labelled mini-batch of the same size, drawn with replacement: with 100 labels
             # every step sees (nearly) all of them, as the paper's classification phase does.
             pick = labelled[torch.randint(len(labelled), (n,), generator=gen).to(device)]
-            x_lab = data.x[pick]
-            if config.label_shift:
-                x_lab = shift_images(x_lab, config.label_shift, generator=gen)
+            x_lab = shift_images(  # label_shift 0 (the paper): the images as stored
+                data.x[pick], config.label_shift, image_shape=data.image_shape, generator=gen
+            )
             c_loss = classification_phase(model, x_lab, labels[pick], opt_class)
         return torch.stack([rec, d_loss, g_loss, acc_y, acc_z, c_loss])
 
