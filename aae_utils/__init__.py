@@ -7,7 +7,11 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.models` - the paper's MLPs; AE, (conditional) VAE, AAE, semi-supervised AAE
 - :mod:`aae_utils.priors` - Gaussian, 10-Gaussian mixture, swiss roll, categorical
 - :mod:`aae_utils.losses` - reconstruction, KL, discriminator and generator losses
-- :mod:`aae_utils.train` - the phases of every model, one training engine, ``load_or_train``
+- :mod:`aae_utils.phases` - the per-mini-batch training phases, each with its equation
+- :mod:`aae_utils.train_config` - ``TrainConfig``, the settings of one training run
+- :mod:`aae_utils.engine` - ``fit``: one training loop for every model
+- :mod:`aae_utils.checkpoints` - ``load_or_train``: cached models, atomic files, resuming
+- :mod:`aae_utils.train` - phases, ``TrainConfig``, engine and checkpoints in one import
 - :mod:`aae_utils.viz` - image grids, latent scatters, manifold sweeps, loss curves
 - :mod:`aae_utils.metrics` - codes vs prior (MMD, histogram distance, holes); error rate,
   clustering protocols, linear probe, k-NN
@@ -15,6 +19,8 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.recipes` - the models the notebooks train, defined once
 - :mod:`aae_utils.reproduction` - the recorded full-length runs of ``bench/reproduce.py``
 - :mod:`aae_utils.notebook` - ``setup_notebook()``, the opening cell of every notebook
+- :mod:`aae_utils.widgets` - the interactive latent explorer
+- :mod:`aae_utils.links` - Binder / Colab links pinned to the release
 """
 
 __version__ = "0.2.0"

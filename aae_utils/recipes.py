@@ -11,10 +11,12 @@ from dataclasses import dataclass, replace
 
 from torch import Tensor, nn
 
+from .checkpoints import load_or_train
 from .config import is_fast
 from .data import ImageData, balanced_subset
+from .engine import History, fit
 from .priors import Prior, make_prior
-from .train import History, TrainConfig, fit, load_or_train
+from .train_config import TrainConfig
 
 #: Hidden widths for the course's 2-D models: the paper's 1000-1000 costs about 3x more time
 #: per epoch on a CPU and draws no visibly different 2-D code space.
@@ -87,7 +89,7 @@ class Recipe:
 
     @property
     def config(self) -> dict:
-        """The dict :func:`~aae_utils.train.load_or_train` compares with the checkpoint's."""
+        """The dict :func:`~aae_utils.checkpoints.load_or_train` compares with the checkpoint's."""
         return {
             "dataset": "mnist",
             "n_train": self.n_train,

@@ -32,10 +32,11 @@ import torch
 
 from aae_utils.config import get_device, seed_everything
 from aae_utils.data import load_mnist
+from aae_utils.engine import fit
 from aae_utils.metrics import cluster_error, error_rate
 from aae_utils.recipes import SEMI_TRAIN_SIZE, recipe
 from aae_utils.reproduction import PAPER_ERRORS
-from aae_utils.train import TrainConfig, fit
+from aae_utils.train_config import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +58,7 @@ def apply_overrides(r, overrides: list[str]):
             raise SystemExit(f"--set expects model.<name>=<value> or train.<name>=<value>, got {item!r}")
         target = model if part == "model" else train
         if part == "train" and name not in TrainConfig.__dataclass_fields__:
-            raise SystemExit(f"unknown training setting {name!r}; see aae_utils.train.TrainConfig")
+            raise SystemExit(f"unknown training setting {name!r}; see aae_utils.train_config.TrainConfig")
         target[name] = _parse_value(value)
     if "adv_betas" in train:
         train["adv_betas"] = tuple(train["adv_betas"])

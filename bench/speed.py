@@ -5,7 +5,7 @@ mirrored decoder, 1000-1000 discriminator, batch 100, Adam) and the semi-supervi
 (``ssaae``: 784-1000-1000 encoder with a 10-way categorical head and a 10-D style code, decoder
 from both, two 1000-1000 discriminators, 1,000 labels), measured in one run:
 
-- ``engine``: ``aae_utils.train.fit`` on tensors held in memory;
+- ``engine``: ``aae_utils.engine.fit`` on tensors held in memory;
 - ``textbook``: a torchvision dataset with ``ToTensor()`` and a ``DataLoader``, one model call
   per phase, as most public AAE code is written;
 - ``bound``: the same dense matrix products as one training step (forward and backward),
@@ -33,9 +33,10 @@ import torch.nn.functional as F
 
 from aae_utils.config import get_device
 from aae_utils.data import load_mnist
+from aae_utils.engine import fit
 from aae_utils.models import build_model
 from aae_utils.priors import GaussianPrior
-from aae_utils.train import TrainConfig, fit
+from aae_utils.train_config import TrainConfig
 
 PAPER = {"latent_dim": 8, "hidden": [1000, 1000]}
 BATCH = 100

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from aae_utils import train as engine
+from aae_utils import checkpoints, engine
 from aae_utils.models import build_model
 from aae_utils.priors import GaussianPrior
 from aae_utils.train import TrainConfig, fit, load_or_train
@@ -73,7 +73,7 @@ def test_interrupted_run_resumes_to_the_same_result(data, tmp_path, monkeypatch,
 def test_partial_state_of_another_config_is_ignored(data, tmp_path, capsys):
     directory = tmp_path / "run"
     directory.mkdir()
-    target = engine.ResumeTarget(directory / "a.partial.pt", {"other": 1})
+    target = checkpoints.ResumeTarget(directory / "a.partial.pt", {"other": 1})
     model = build_model(**AAE_CONFIG["model"])
     opt = torch.optim.Adam(model.parameters())
     engine._save_state(target, model, [opt], [], torch.Generator(), {"recon": [1.0]}, 1)
@@ -91,10 +91,10 @@ def test_interrupted_checkpoint_write_keeps_the_old_file(data, tmp_path, monkeyp
             f.write(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(engine.torch, "save", broken_save)
+    monkeypatch.setattr(checkpoints.torch, "save", broken_save)
     model = build_model(**AAE_CONFIG["model"])
     with pytest.raises(OSError, match="disk full"):
-        engine.save_checkpoint(tmp_path / "a.pt", model, AAE_CONFIG, {"recon": [0.0]})
+        checkpoints.save_checkpoint(tmp_path / "a.pt", model, AAE_CONFIG, {"recon": [0.0]})
     assert (tmp_path / "a.pt").read_bytes() == before
     assert not list(tmp_path.glob(".*.tmp"))
 

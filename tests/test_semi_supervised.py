@@ -169,7 +169,7 @@ def test_label_shift_must_be_a_small_whole_number_of_pixels(bad):
 
 
 def test_label_shift_reaches_only_the_classification_phase(mnist_small, monkeypatch):
-    import aae_utils.train as train_module
+    import aae_utils.engine as train_module
 
     data = mnist_small.subset(slice(0, 300))
     labels = data.y.new_full(data.y.shape, -1)

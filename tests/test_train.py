@@ -212,7 +212,7 @@ def test_load_or_train_rejects_bad_names_and_configs(tmp_path):
 
 def test_stacked_discriminator_pass_matches_two_calls():
     from aae_utils.models import Discriminator
-    from aae_utils.train import _judge
+    from aae_utils.phases import _judge
 
     torch.manual_seed(0)
     disc = Discriminator(3, [16, 16], cond_dim=4)

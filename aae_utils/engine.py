@@ -1,0 +1,470 @@
+r"""One training engine for the autoencoder, the VAE, the AAE and the semi-supervised AAE.
+
+:func:`fit` loops over epochs and mini-batches; for each mini-batch it runs the phases of the
+model's kind (:mod:`aae_utils.phases`) once. Everything around the phases lives here: the
+optimisers (one per phase), learning-rate decay, the labels each phase sees, one progress bar,
+the guards (a NaN loss names its phase, epoch and step; a discriminator that always wins is
+flagged) and the state an interrupted run resumes from. Where that state is kept is up to the
+caller: :func:`aae_utils.checkpoints.load_or_train` keeps it in a file beside the checkpoint.
+
+Imports flow one way: phases <- engine <- checkpoints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import seed_everything, show_progress
+from .data import ImageData, batches, shift_images
+from .phases import (
+    classification_phase,
+    discriminator_phase,
+    generator_phase,
+    reconstruction_phase,
+    ss_discriminator_phase,
+    ss_generator_phase,
+    ss_reconstruction_phase,
+    vae_phase,
+)
+from .priors import CategoricalPrior, GaussianPrior, Prior
+from .train_config import TrainConfig
+
+#: Per-epoch numbers of a run: ``{"recon": [...], "seconds": [...], ...}``.
+History = dict[str, list[float]]
+
+
+def _optimizer(
+    params, cfg: TrainConfig, lr: float, momentum: float, betas=(0.9, 0.999)
+) -> torch.optim.Optimizer:
+    params = list(params)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
+    try:
+        # One fused kernel per step instead of a dozen elementwise passes: measured 12% off an
+        # AAE epoch on a 2-core CPU (bench/speed.py). Older torch or other devices lack it.
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
+
+
+# --- labels for the conditional variants -----------------------------------------------------
+
+
+def _disc_cond(labels: Tensor, cond_dim: int) -> Tensor:
+    """One-hot labels for the discriminator; label -1 (unlabelled) takes the last slot."""
+    idx = torch.where(labels < 0, torch.full_like(labels, cond_dim - 1), labels)
+    return F.one_hot(idx, cond_dim).float()
+
+
+def _prior_for_labels(
+    prior: Prior, labels: Tensor, generator: torch.Generator, device: torch.device
+) -> Tensor:
+    """Prior samples matching each label; unlabelled (-1) rows get samples of the whole prior."""
+    labels = labels.cpu()
+    known = labels >= 0
+    out = torch.empty(len(labels), prior.dim)
+    if known.any():
+        out[known] = prior.sample(labels[known], generator=generator)
+    if (~known).any():
+        out[~known] = prior.sample(int((~known).sum()), generator=generator)
+    return out.to(device)
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+def fit(
+    model: nn.Module,
+    data: ImageData,
+    config: TrainConfig,
+    *,
+    prior: Prior | None = None,
+    labels: Tensor | None = None,
+    callback: Callable[[int, nn.Module], dict[str, float]] | None = None,
+    progress: bool | None = None,
+    resume: ResumeStore | None = None,
+) -> History:
+    """Train an AE, VAE, AAE or semi-supervised AAE (by ``model.kind``); return its history.
+
+    Args:
+        model: from :func:`aae_utils.models.build_model`.
+        data: training images (their device is the training device).
+        config: a :class:`TrainConfig`.
+        prior: the AAE's prior (required for ``kind="aae"``).
+        labels: per-example labels for the conditional AAEs: given to the decoder
+            (``decoder_cond_dim > 0``) and/or the discriminator (``disc_cond_dim > 0``);
+            ``-1`` marks an unlabelled example. Defaults to ``data.y``. For the
+            semi-supervised AAE, the examples with a label (not ``-1``) feed the
+            classification phase; all ``-1`` (or ``labels=None``) trains a clustering model.
+        callback: called after each epoch as ``callback(epoch, model)``; the numbers it
+            returns are added to the history (for example a test error).
+        progress: show a progress bar (default: on unless ``AAE_PROGRESS=0``).
+        resume: where to keep the state of an unfinished run. Inside
+            :func:`load_or_train` this is set for you: after every epoch the state is saved,
+            and after an interruption (Ctrl-C, "interrupt kernel") the next call resumes from
+            the last complete epoch, with the same result as an uninterrupted run on a CPU.
+
+    Raises:
+        FloatingPointError: a loss became NaN or infinite; the message names the phase,
+            epoch and step.
+
+    Returns:
+        ``{"recon": [...], ...}``: one mean per epoch for each loss, plus ``"seconds"``.
+        AE: ``recon``; VAE: ``recon``, ``kl``, ``loss``; AAE: ``recon``, ``disc``,
+        ``gen``, ``disc_acc``; semi-supervised AAE: ``recon``, ``disc``, ``gen``,
+        ``disc_acc_y``, ``disc_acc_z``, ``class``.
+    """
+    kind = getattr(model, "kind", None)
+    if kind not in _STEPPERS:
+        raise ValueError(f"fit() trains models from build_model(); got {type(model).__name__}")
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if kind == "aae" and prior is None:
+        raise ValueError("an adversarial autoencoder needs a prior: fit(..., prior=...)")
+    if prior is not None and prior.dim != model.latent_dim:
+        raise ValueError(
+            f"prior has dim {prior.dim} but the model's latent_dim is {model.latent_dim}"
+        )
+    low, high = float(data.x.min()), float(data.x.max())
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"images must have pixel values in [0, 1] for the reconstruction loss, got values in "
+            f"[{low:.3g}, {high:.3g}]; divide 0-255 pixels by 255 (load_dataset does)"
+        )
+    device = data.device
+    model.to(device).train()
+    seed_everything(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    if labels is None:
+        labels = data.y if kind != "ssaae" else data.y.new_full(data.y.shape, -1)
+    labels = labels.to(device)
+    keys, optimizers, step = _STEPPERS[kind](model, config, prior, data, labels, gen, device)
+    schedulers = [
+        torch.optim.lr_scheduler.LinearLR(
+            o, start_factor=1.0, end_factor=config.lr_decay, total_iters=max(config.epochs - 1, 1)
+        )
+        for o in optimizers
+    ]
+
+    steps = len(data) // config.batch_size
+    if steps == 0:
+        raise ValueError(
+            f"batch_size={config.batch_size} is larger than the {len(data)} training examples"
+        )
+    history: History = {k: [] for k in (*keys, "seconds")}
+    resume = resume if resume is not None else _take_resume_target()
+    first_epoch = 0
+    if resume is not None:
+        first_epoch = _restore_state(resume, model, optimizers, schedulers, gen, history)
+    from tqdm.auto import tqdm
+
+    show = show_progress() if progress is None else progress
+    bar = tqdm(
+        total=config.epochs * steps, initial=first_epoch * steps, disable=not show,
+        desc=f"{kind} training",
+    )
+    acc_keys = [k for k in keys if k.startswith("disc_acc")]
+    epoch = first_epoch
+    try:
+        for epoch in range(first_epoch, config.epochs):
+            start = time.perf_counter()
+            # One row per step, filled on the device: no host synchronisation inside the loop,
+            # yet a NaN can still be traced to its phase and step after the epoch.
+            per_step = torch.zeros(steps, len(keys), device=device)
+            for i, (xb, yb) in enumerate(
+                batches(data.x, labels, batch_size=config.batch_size, generator=gen)
+            ):
+                per_step[i] = step(xb, yb)
+                bar.update(1)
+            _check_finite(per_step, keys, kind, epoch)
+            means = dict(zip(keys, per_step.mean(0).tolist(), strict=True))
+            for k, v in means.items():
+                history[k].append(v)
+            history["seconds"].append(time.perf_counter() - start)
+            for k in acc_keys:
+                if bool((per_step[:, keys.index(k)] == 1).all()):
+                    message = (
+                        f"epoch {epoch + 1}: a discriminator ({k}) told every code from every "
+                        "prior sample; the encoder gets no useful signal. Lower disc_lr, add "
+                        "input_noise, or check the prior's scale against the codes'."
+                    )
+                    history.setdefault("warnings", []).append(message)
+                    warnings.warn(message, RuntimeWarning, stacklevel=2)
+            for scheduler in schedulers:
+                scheduler.step()
+            if callback is not None:
+                model.eval()
+                for k, v in callback(epoch, model).items():
+                    history.setdefault(k, []).append(float(v))
+                model.train()
+            bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
+            if resume is not None:
+                _save_state(resume, model, optimizers, schedulers, gen, history, epoch + 1)
+    except KeyboardInterrupt:
+        bar.close()
+        if resume is not None and epoch > 0:
+            print(
+                f"Interrupted in epoch {epoch + 1}. The state after epoch {epoch} is saved in "
+                f"{resume.location}: run the same cell again to resume from there."
+            )
+        elif resume is not None:
+            print("Interrupted in epoch 1: no complete epoch to resume from yet.")
+        raise
+    bar.close()
+    model.eval()
+    return history
+
+
+# --- one training step per model kind ---------------------------------------------------------
+# Each stepper checks its inputs, builds its optimisers and returns (history keys, optimisers,
+# step): step(x_batch, label_batch) runs every phase once and returns that step's losses as a
+# tensor (kept on the device). fit() owns everything else: batches, schedules, checks, resume.
+
+Stepper = tuple[tuple[str, ...], list[torch.optim.Optimizer], Callable[[Tensor, Tensor], Tensor]]
+
+
+def _ae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+    opt = _optimizer(model.parameters(), config, config.lr, config.momentum)
+
+    def step(xb: Tensor, yb: Tensor) -> Tensor:
+        return reconstruction_phase(model, xb, opt, kind=config.recon)[None]
+
+    return ("recon",), [opt], step
+
+
+def _vae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+    opt = _optimizer(model.parameters(), config, config.lr, config.momentum)
+    cond_dim = model.decoder.cond_dim
+    if cond_dim and (labels.min() < 0 or labels.max() >= cond_dim):
+        raise ValueError(f"decoder labels must lie in [0, {cond_dim - 1}]")
+
+    def step(xb: Tensor, yb: Tensor) -> Tensor:
+        cond = F.one_hot(yb, cond_dim).float() if cond_dim else None
+        rec, kl = vae_phase(model, xb, opt, kind=config.recon, beta=config.beta, decoder_cond=cond)
+        return torch.stack([rec, kl, rec + config.beta * kl])
+
+    return ("recon", "kl", "loss"), [opt], step
+
+
+def _aae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+    disc_cond_dim = model.discriminator.cond_dim
+    dec_cond_dim = model.decoder.cond_dim
+    n = len(labels)
+    if (disc_cond_dim or dec_cond_dim) and labels.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
+    if dec_cond_dim and (labels.min() < 0 or labels.max() >= dec_cond_dim):
+        raise ValueError(f"decoder labels must lie in [0, {dec_cond_dim - 1}]")
+    if disc_cond_dim:
+        # -1 (unlabelled) uses the last one-hot slot, so real labels must stay below it.
+        top = disc_cond_dim - 1 if bool((labels < 0).any()) else disc_cond_dim
+        if labels.min() < -1 or labels.max() >= top:
+            raise ValueError(
+                f"discriminator labels must lie in [0, {top - 1}] (or be -1 for unlabelled "
+                f"examples, which need disc_cond_dim = classes + 1); got values in "
+                f"[{int(labels.min())}, {int(labels.max())}]"
+            )
+    lr = config.lr
+    opt_rec = _optimizer(
+        [*model.encoder.parameters(), *model.decoder.parameters()], config, lr, config.momentum
+    )
+    opt_disc = _optimizer(
+        model.discriminator.parameters(), config, config.disc_lr or lr, config.adv_momentum,
+        config.adv_betas,
+    )
+    opt_gen = _optimizer(
+        model.encoder.parameters(), config, config.gen_lr or lr, config.adv_momentum,
+        config.adv_betas,
+    )
+    minimax = config.generator == "minimax"
+
+    def step(xb: Tensor, yb: Tensor) -> Tensor:
+        dcond = F.one_hot(yb, dec_cond_dim).float() if dec_cond_dim else None
+        rec = reconstruction_phase(model, xb, opt_rec, kind=config.recon, decoder_cond=dcond)
+        if disc_cond_dim:
+            ccond = _disc_cond(yb, disc_cond_dim)
+            real = _prior_for_labels(prior, yb, gen, device)
+        else:
+            ccond = None
+            real = prior.sample(len(xb), generator=gen).to(device)
+        d_loss, d_acc = discriminator_phase(model, xb, real, opt_disc, disc_cond=ccond)
+        g_loss = generator_phase(model, xb, opt_gen, disc_cond=ccond, minimax=minimax)
+        return torch.stack([rec, d_loss, g_loss, d_acc])
+
+    return ("recon", "disc", "gen", "disc_acc"), [opt_rec, opt_disc, opt_gen], step
+
+
+def _ssaae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+    k = model.num_classes
+    if labels.shape != (len(labels),) or labels.min() < -1 or labels.max() >= k:
+        raise ValueError(
+            f"semi-supervised labels must be a 1-D tensor of values in [0, {k - 1}] or -1 "
+            f"(unlabelled); got shape {tuple(labels.shape)}, values in "
+            f"[{int(labels.min())}, {int(labels.max())}]"
+        )
+    style_prior = prior if prior is not None else GaussianPrior(model.style_dim)
+    class_prior = CategoricalPrior(k)
+    labelled = torch.nonzero(labels >= 0).flatten()
+    lr = config.lr
+    opt_rec = _optimizer(
+        [*model.encoder.parameters(), *model.decoder.parameters(),
+         *([model.cluster_heads] if model.head_dim else [])],
+        config, lr, config.momentum,
+    )
+    discs = [*model.class_discriminator.parameters(), *model.style_discriminator.parameters()]
+    opt_disc = _optimizer(discs, config, config.disc_lr or lr, config.adv_momentum, config.adv_betas)
+    opt_gen = _optimizer(
+        model.encoder.parameters(), config, config.gen_lr or lr, config.adv_momentum,
+        config.adv_betas,
+    )
+    optimizers = [opt_rec, opt_disc, opt_gen]
+    opt_class = None
+    if len(labelled):
+        opt_class = _optimizer(
+            model.encoder.parameters(), config, config.class_lr or lr, config.momentum
+        )
+        optimizers.append(opt_class)
+    zero = torch.zeros((), device=device)
+
+    def step(xb: Tensor, yb: Tensor) -> Tensor:
+        n = len(xb)
+        rec = ss_reconstruction_phase(
+            model, xb, opt_rec, kind=config.recon, head_spacing=config.head_spacing
+        )
+        y_real = class_prior.sample(n, generator=gen).to(device)
+        z_real = style_prior.sample(n, generator=gen).to(device)
+        d_loss, acc_y, acc_z = ss_discriminator_phase(model, xb, y_real, z_real, opt_disc)
+        g_loss = ss_generator_phase(model, xb, opt_gen)
+        c_loss = zero
+        if opt_class is not None:
+            # A labelled mini-batch of the same size, drawn with replacement: with 100 labels
+            # every step sees (nearly) all of them, as the paper's classification phase does.
+            pick = labelled[torch.randint(len(labelled), (n,), generator=gen).to(device)]
+            x_lab = shift_images(  # label_shift 0 (the paper): the images as stored
+                data.x[pick], config.label_shift, image_shape=data.image_shape, generator=gen
+            )
+            c_loss = classification_phase(model, x_lab, labels[pick], opt_class)
+        return torch.stack([rec, d_loss, g_loss, acc_y, acc_z, c_loss])
+
+    keys = ("recon", "disc", "gen", "disc_acc_y", "disc_acc_z", "class")
+    return keys, optimizers, step
+
+
+_STEPPERS = {"ae": _ae_stepper, "vae": _vae_stepper, "aae": _aae_stepper, "ssaae": _ssaae_stepper}
+
+
+_PHASES = {
+    ("ae", "recon"): "reconstruction",
+    ("aae", "recon"): "reconstruction",
+    ("aae", "disc"): "discriminator",
+    ("aae", "gen"): "generator",
+    ("ssaae", "recon"): "reconstruction",
+    ("ssaae", "disc"): "discriminator (both)",
+    ("ssaae", "gen"): "generator (both)",
+    ("ssaae", "class"): "classification",
+    ("vae", "recon"): "VAE (reconstruction term)",
+    ("vae", "kl"): "VAE (KL term)",
+    ("vae", "loss"): "VAE",
+}
+
+
+def _check_finite(per_step: Tensor, keys: tuple[str, ...], kind: str, epoch: int) -> None:
+    """Raise, naming the phase, epoch and step, if any loss of the epoch is NaN or infinite."""
+    bad = ~torch.isfinite(per_step)
+    if not bool(bad.any()):
+        return
+    step, column = (int(i) for i in torch.nonzero(bad)[0])
+    phase = _PHASES.get((kind, keys[column]), keys[column])
+    raise FloatingPointError(
+        f"training diverged: the {phase} loss became {per_step[step, column].item()} in epoch "
+        f"{epoch + 1}, step {step + 1}. Usual remedies: lower the learning rate (lr, disc_lr, "
+        "gen_lr), check that the images lie in [0, 1], or check the prior's scale. Nothing was "
+        "saved from this epoch."
+    )
+
+
+# --- resuming an interrupted run ----------------------------------------------------------------
+
+
+class ResumeStore(Protocol):
+    """Where :func:`fit` keeps the state of an unfinished run after every epoch.
+
+    :class:`aae_utils.checkpoints.ResumeTarget` is the one the course uses (a file beside the
+    checkpoint); anything with these three members works.
+    """
+
+    #: How the place is shown to the learner (a path relative to the repository).
+    location: str
+
+    def save(self, state: dict) -> None:
+        """Keep ``state`` (tensors and plain data) so that :meth:`load` returns it."""
+
+    def load(self) -> dict | None:
+        """The state saved for this run, or None (nothing saved, or not usable: say why)."""
+
+
+_RESUME: contextvars.ContextVar[ResumeStore | None] = contextvars.ContextVar(
+    "aae_resume", default=None
+)
+
+
+@contextlib.contextmanager
+def resuming(store: ResumeStore) -> Iterator[None]:
+    """Inside the block, the next :func:`fit` call (and only that one) resumes from and saves to
+    ``store``; :func:`~aae_utils.checkpoints.load_or_train` wraps the training function in it."""
+    token = _RESUME.set(store)
+    try:
+        yield
+    finally:
+        _RESUME.reset(token)
+
+
+def _take_resume_target() -> ResumeStore | None:
+    """The store set by :func:`resuming` for this training run (used by one ``fit`` only)."""
+    target = _RESUME.get()
+    _RESUME.set(None)
+    return target
+
+
+def _save_state(target: ResumeStore, model, optimizers, schedulers, gen, history, epochs_done):
+    target.save({
+        "epochs_done": epochs_done,
+        "model": model.state_dict(),
+        "optimizers": [o.state_dict() for o in optimizers],
+        "schedulers": [s.state_dict() for s in schedulers],
+        "generator": gen.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "history": history,
+    })
+
+
+def _restore_state(target: ResumeStore, model, optimizers, schedulers, gen, history) -> int:
+    """Load a saved unfinished run into the live objects; return how many epochs it had done."""
+    state = target.load()
+    if state is None:
+        return 0
+    try:
+        model.load_state_dict(state["model"])
+        for o, s in zip(optimizers, state["optimizers"], strict=True):
+            o.load_state_dict(s)
+        for sch, s in zip(schedulers, state["schedulers"], strict=True):
+            sch.load_state_dict(s)
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+    except Exception as err:  # another architecture, another optimiser, ...
+        print(f"Ignoring {target.location}: it could not be loaded ({type(err).__name__}).")
+        return 0
+    history.clear()
+    history.update(state["history"])
+    print(f"Resuming after epoch {state['epochs_done']} from {target.location}.")
+    return int(state["epochs_done"])

@@ -1,0 +1,97 @@
+"""The settings of one training run: :class:`TrainConfig`.
+
+Kept apart from the engine that reads them (:mod:`aae_utils.engine`) because recipes and
+checkpoints need them too: a checkpoint is reused only when the config it was trained with,
+:meth:`TrainConfig.to_dict`, matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class TrainConfig:
+    r"""Settings of one training run.
+
+    Attributes:
+        epochs: passes over the training data.
+        batch_size: examples per mini-batch (the paper: 100).
+        lr: learning rate of the reconstruction phase (and of the AE / VAE).
+        disc_lr, gen_lr: learning rates of the discriminator and generator phases
+            (default: ``lr``).
+        optimizer: ``"adam"`` or ``"sgd"`` (SGD with momentum, as in the paper's appendix).
+        momentum: SGD momentum of the reconstruction phase.
+        adv_momentum: SGD momentum of the two adversarial phases (the paper uses less).
+        adv_betas: Adam's betas for the two adversarial phases (GANs often use a lower
+            first beta, such as 0.5, so the two players react faster to each other).
+        recon: reconstruction loss, ``"bce"`` or ``"mse"``.
+        generator: ``"non_saturating"`` (minimise :math:`-\log D(q(x))`) or ``"minimax"``.
+        lr_decay: every learning rate falls linearly, epoch by epoch, to this fraction of its
+            start value (1.0: constant). Decay lets the adversarial game settle instead of
+            oscillating at the end of training.
+        beta: weight of the VAE's KL term (1 gives the ELBO).
+        seed: seeds shuffling, prior samples and noise, so a run can be repeated.
+        class_lr: learning rate of the semi-supervised AAE's classification phase
+            (default: ``lr``).
+        head_spacing: cluster-head models (``head_dim > 0``) pay
+            :math:`\sum_{i<j} \max(0, \eta - \lVert W_i - W_j \rVert)` with
+            :math:`\eta` = ``head_spacing`` in the reconstruction phase, so heads stay apart.
+        label_shift: the semi-supervised classification phase moves each labelled image by a
+            random offset of up to this many pixels (:func:`~aae_utils.data.shift_images`;
+            0: as in the paper). Not in the paper: data augmentation of the labelled images.
+    """
+
+    epochs: int = 10
+    batch_size: int = 100
+    lr: float = 1e-3
+    disc_lr: float | None = None
+    gen_lr: float | None = None
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    adv_momentum: float = 0.1
+    adv_betas: tuple[float, float] = (0.9, 0.999)
+    recon: str = "bce"
+    generator: str = "non_saturating"
+    lr_decay: float = 1.0
+    beta: float = 1.0
+    seed: int = 0
+    class_lr: float | None = None
+    head_spacing: float = 0.0
+    label_shift: int = 0
+
+    #: Added after the first checkpoints were cached; left out of :meth:`to_dict` while they
+    #: hold their default, so those checkpoints still match their configs.
+    _LATER_FIELDS = {"class_lr": None, "head_spacing": 0.0, "label_shift": 0}
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("lr", "disc_lr", "gen_lr", "class_lr"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        if self.head_spacing < 0:
+            raise ValueError(f"head_spacing must be >= 0, got {self.head_spacing!r}")
+        shift = self.label_shift
+        if not isinstance(shift, int) or isinstance(shift, bool) or not 0 <= shift < 14:
+            raise ValueError(f"label_shift must be an int of pixels in [0, 13], got {shift!r}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
+        if self.optimizer not in {"adam", "sgd"}:
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.recon not in {"bce", "mse"}:
+            raise ValueError(f"recon must be 'bce' or 'mse', got {self.recon!r}")
+        if self.generator not in {"non_saturating", "minimax"}:
+            raise ValueError(
+                f"generator must be 'non_saturating' or 'minimax', got {self.generator!r}"
+            )
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for name, default in self._LATER_FIELDS.items():
+            if d[name] == default:
+                del d[name]
+        return d
