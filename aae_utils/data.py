@@ -7,7 +7,12 @@ overhead that dominate small-MLP training on a CPU.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import os
+import shutil
+import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,6 +159,39 @@ def _canonical(name: str) -> str:
     return key
 
 
+def _split_files(raw: Path, train: bool) -> tuple[Path, Path]:
+    split = "train" if train else "t10k"
+    return raw / f"{split}-images-idx3-ubyte", raw / f"{split}-labels-idx1-ubyte"
+
+
+def _decompress(gz: Path, scratch: Path) -> Path:
+    """``gz`` decompressed beside it, through a temporary folder renamed into place so that an
+    interrupted run leaves no half file; into ``scratch`` when the folder is read-only (a
+    shared copy), so the files on disk are used either way."""
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=gz.parent, prefix=".unpack-"))
+    except OSError:  # read-only folder
+        return _extract(gz, scratch)
+    try:
+        target = gz.with_suffix("")
+        os.replace(_extract(gz, tmp), target)
+        return target
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _extract(gz: Path, folder: Path) -> Path:
+    from torchvision.datasets.utils import extract_archive
+
+    try:
+        return Path(extract_archive(gz, folder))
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:  # truncated, or not gzip at all
+        raise CorruptDatasetError(
+            f"{display_path(gz)} could not be decompressed ({type(err).__name__}). Delete it and "
+            "load again with an internet connection, or replace it with an intact copy."
+        ) from err
+
+
 def load_dataset(
     name: str = "mnist",
     train: bool = True,
@@ -165,6 +203,11 @@ def load_dataset(
 ) -> ImageData:
     """Load MNIST or Fashion-MNIST into memory as float tensors.
 
+    The split's two files are read wherever they are present in ``<root>/<dataset>/raw/``: as
+    decompressed IDX files, or as the official ``.gz`` files, which are decompressed beside
+    them on first use (into a temporary folder when that folder is read-only). Only files
+    that are missing are downloaded, and only with ``download=True``.
+
     Args:
         name: ``"mnist"`` or ``"fashion-mnist"``.
         train: the 60,000-image training split (True) or the 10,000-image test split.
@@ -174,42 +217,67 @@ def load_dataset(
         download: let torchvision fetch missing files (needs the internet).
         limit: keep only the first ``limit`` examples (fast mode, tests).
 
+    Returns:
+        :class:`ImageData` with ``x`` of shape ``(N, 784)`` (float32 in [0, 1], pixel / 255)
+        and ``y`` of shape ``(N,)`` (int64 class indices 0-9).
+
     Raises:
         DatasetNotFoundError: the files are absent and could not be downloaded; the message
-            says which four files to put where.
+            says which files are missing and where to put them.
+        CorruptDatasetError: a file is truncated or not the official one.
     """
-    from torchvision import datasets  # imported here: torchvision is slow to import
+    # imported here: torchvision is slow to import
+    from torchvision.datasets.mnist import read_image_file, read_label_file
 
     key = _canonical(name)
-    if limit is not None and (not isinstance(limit, int) or limit <= 0):
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0):
         raise ValueError(f"limit must be a positive int or None, got {limit!r}")
     root = Path(root) if root is not None else data_root()
+    raw = root / DATASETS[key] / "raw"
     check_dataset_files(key, root, train)
-    cls = getattr(datasets, DATASETS[key])
-    try:
-        ds = cls(str(root), train=train, download=download)
-    except Exception as err:  # torchvision raises RuntimeError, URLError, OSError, ...
-        raw = root / DATASETS[key] / "raw"
-        files = "\n".join(f"  {display_path(raw / f)}" for f in _RAW_FILES)
-        how = (
-            "the download failed"
-            if download
-            else "download=False was given"
-        )
-        raise DatasetNotFoundError(
-            f"{DATASETS[key]} is not in {display_path(root)} and {how} "
-            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}).\n"
-            f"Put these four files (or their decompressed versions, without .gz) there:\n"
-            f"{files}\n"
-            "or point AAE_DATA_DIR at a folder that already has them, "
-            "or rerun with an internet connection."
-        ) from err
-    images, labels = ds.data, ds.targets
+    with tempfile.TemporaryDirectory(prefix="aae-data-") as scratch:
+        files = []
+        for path in _split_files(raw, train):
+            gz = path.with_name(path.name + ".gz")
+            if not path.is_file() and gz.is_file():
+                path = _decompress(gz, Path(scratch))
+                if path.parent == raw:
+                    check_dataset_files(key, root, train)  # the new file is whole and official
+            files.append(path)
+        if all(f.is_file() for f in files):
+            images, labels = read_image_file(str(files[0])), read_label_file(str(files[1]))
+        else:
+            images, labels = _download(key, root, train, download)
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     x = images.reshape(len(images), -1).to(device=device, dtype=torch.float32).div_(255.0)
     y = labels.to(device=device, dtype=torch.long)
     return ImageData(x, y, key, tuple(images.shape[1:]))
+
+
+def _download(key: str, root: Path, train: bool, download: bool) -> tuple[Tensor, Tensor]:
+    """The split through torchvision's dataset class: it downloads what is missing (or reads
+    its old ``processed/`` cache); a clear error naming the missing files otherwise."""
+    from torchvision import datasets
+
+    try:
+        ds = getattr(datasets, DATASETS[key])(str(root), train=train, download=download)
+    except Exception as err:  # torchvision raises RuntimeError, URLError, OSError, ...
+        raw = root / DATASETS[key] / "raw"
+        missing = [p for p in _split_files(raw, train) if not p.is_file()
+                   and not p.with_name(p.name + ".gz").is_file()]
+        files = "\n".join(f"  {display_path(raw / f)}" for f in _RAW_FILES)
+        how = "the download failed" if download else "download=False was given"
+        raise DatasetNotFoundError(
+            f"{DATASETS[key]} ({'train' if train else 'test'} split) is not in "
+            f"{display_path(root)}: missing {', '.join(p.name for p in missing)} (or its .gz), "
+            f"and {how} ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}).\n"
+            f"Put these four files (or their decompressed versions, without .gz) there:\n"
+            f"{files}\n"
+            "or point AAE_DATA_DIR at a folder that already has them, "
+            "or rerun with an internet connection."
+        ) from err
+    return ds.data, ds.targets
 
 
 def load_mnist(train: bool = True, **kwargs) -> ImageData:

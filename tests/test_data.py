@@ -1,4 +1,5 @@
 import struct
+from pathlib import Path
 from urllib.error import URLError
 
 import pytest
@@ -221,3 +222,77 @@ def test_shift_images_rejects_bad_input():
         shift_images(torch.zeros(2, 784), 28)
     with pytest.raises(ValueError, match=r"x must have shape \(N, 784\)"):
         shift_images(torch.zeros(2, 28, 28), 2)
+
+
+def _gz_only(tmp_path, mnist_root, stems=None):
+    """A data root holding copies of the official .gz files only (as data/README.md says)."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in (mnist_root / "MNIST" / "raw").glob("*.gz"):
+        if stems is None or f.name.split(".")[0] in stems:
+            (raw / f.name).write_bytes(f.read_bytes())
+    return raw
+
+
+def test_compressed_files_alone_are_decompressed_and_loaded(tmp_path, mnist_root):
+    raw = _gz_only(tmp_path, mnist_root)
+    test = load_mnist(train=False, root=tmp_path, download=False)
+    reference = load_mnist(train=False, root=mnist_root, download=False)
+    assert torch.equal(test.x, reference.x) and torch.equal(test.y, reference.y)
+    assert (raw / "t10k-images-idx3-ubyte").is_file()  # kept: the next load reads it directly
+    assert not (raw / "train-images-idx3-ubyte").exists()  # only the split asked for
+    assert sorted(p.name for p in raw.iterdir() if p.name.startswith(".")) == []  # no temp files
+
+
+def test_compressed_files_in_a_read_only_folder_are_still_used(tmp_path, mnist_root, monkeypatch):
+    import tempfile
+
+    raw = _gz_only(tmp_path, mnist_root)
+    real_mkdtemp = tempfile.mkdtemp
+
+    def read_only(suffix=None, prefix=None, dir=None):  # root ignores file modes: refuse by hand
+        if dir is not None and Path(dir) == raw:
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real_mkdtemp(suffix, prefix, dir)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    test = load_mnist(train=False, root=tmp_path, download=False, limit=50)
+    assert test.y[:5].tolist() == [7, 2, 1, 0, 4]  # the first MNIST test digits
+    assert sorted(p.name for p in raw.iterdir()) == sorted(p.name for p in raw.glob("*.gz"))
+
+
+def test_present_split_loads_without_the_other(tmp_path, mnist_root):
+    _gz_only(tmp_path, mnist_root, stems={"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+    assert len(load_mnist(train=False, root=tmp_path, download=False)) == 10_000
+    with pytest.raises(DatasetNotFoundError, match=r"train split.*missing train-images-idx3-ubyte, "
+                                                   r"train-labels-idx1-ubyte \(or its \.gz\)"):
+        load_mnist(train=True, root=tmp_path, download=False)
+
+
+def test_fashion_mnist_loads_from_compressed_files(tmp_path):
+    import gzip
+
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    images = torch.randint(0, 256, (12, 28, 28), generator=torch.Generator().manual_seed(2))
+    _write_idx(raw / "t10k-images-idx3-ubyte", images)
+    _write_idx(raw / "t10k-labels-idx1-ubyte", torch.arange(12) % 10)
+    for f in list(raw.iterdir()):
+        (raw / f"{f.name}.gz").write_bytes(gzip.compress(f.read_bytes()))
+        f.unlink()
+    test = load_dataset("fashion-mnist", train=False, root=tmp_path, download=False)
+    assert torch.equal(test.x, images.reshape(12, -1).float() / 255)
+    assert test.y.tolist() == [i % 10 for i in range(12)] and test.name == "fashion-mnist"
+
+
+def test_truncated_compressed_file_is_named(tmp_path):
+    import gzip
+
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    whole = gzip.compress(bytes(range(256)) * 40)
+    (raw / "train-images-idx3-ubyte.gz").write_bytes(whole[: len(whole) // 2])
+    (raw / "train-labels-idx1-ubyte.gz").write_bytes(whole)
+    with pytest.raises(CorruptDatasetError, match=r"train-images-idx3-ubyte\.gz could not be decompressed"):
+        load_dataset("fashion-mnist", root=tmp_path, download=False)
+    assert not (raw / "train-images-idx3-ubyte").exists()  # no half file left to be trusted
