@@ -89,7 +89,8 @@ class Recipe:
 
     @property
     def config(self) -> dict:
-        """The dict :func:`~aae_utils.checkpoints.load_or_train` compares with the checkpoint's."""
+        """The dict :func:`~aae_utils.checkpoints.load_or_train` compares with the checkpoint's
+        (for MNIST; :func:`train_recipe` names the dataset it is given)."""
         return {
             "dataset": "mnist",
             "n_train": self.n_train,
@@ -254,7 +255,11 @@ def recipe(name: str, fast: bool | None = None) -> Recipe:
 
 
 def train_recipe(r: Recipe, data: ImageData, **fit_kwargs) -> tuple[nn.Module, History]:
-    """Load the cached model of recipe ``r``, or train it on ``data`` (first ``n_train`` images)."""
+    """Load the cached model of recipe ``r``, or train it on ``data`` (first ``n_train`` images).
+
+    The checkpoint is reused only if it was trained on the same images (name, size and digest
+    of the training tensors): the same recipe on Fashion-MNIST trains its own model.
+    """
     if r.n_train is not None and r.n_train > len(data):
         raise ValueError(f"recipe {r.name} needs {r.n_train} training images, data has {len(data)}")
     subset = data if r.n_train is None else data.subset(slice(0, r.n_train))
@@ -263,4 +268,5 @@ def train_recipe(r: Recipe, data: ImageData, **fit_kwargs) -> tuple[nn.Module, H
         labels = r.labels_for(subset)
         return fit(model, subset, r.train, prior=r.make_prior(), labels=labels, **fit_kwargs)
 
-    return load_or_train(r.name, r.config, train, device=data.device)
+    config = {**r.config, "dataset": subset.name}
+    return load_or_train(r.name, config, train, data=subset, device=data.device)
