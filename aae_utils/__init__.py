@@ -7,6 +7,7 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.models` - the paper's MLPs; AE, (conditional) VAE, AAE, semi-supervised AAE
 - :mod:`aae_utils.priors` - Gaussian, 10-Gaussian mixture, swiss roll, categorical
 - :mod:`aae_utils.losses` - reconstruction, KL, discriminator and generator losses
+- :mod:`aae_utils.inputs` - what the public functions accept, converted or refused with the fix
 - :mod:`aae_utils.phases` - the per-mini-batch training phases, each with its equation
 - :mod:`aae_utils.train_config` - ``TrainConfig``, the settings of one training run
 - :mod:`aae_utils.engine` - ``fit``: one training loop for every model

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from . import inputs
 from .config import data_root, display_path
 
 #: Canonical dataset names and the torchvision class that reads each one.
@@ -121,7 +122,15 @@ def check_dataset_files(name: str, root: str | Path, train: bool = True) -> None
 
 @dataclass
 class ImageData:
-    """Images flattened to ``(N, 784)`` floats in [0, 1] and their integer labels ``(N,)``."""
+    """Images flattened to ``(N, D)`` float32 in [0, 1] and their integer labels ``(N,)``.
+
+    What a learner makes is converted on construction (:mod:`aae_utils.inputs`): NumPy arrays,
+    images of shape ``(N, H, W)`` or ``(N, 1, H, W)`` (flattened; ``image_shape`` becomes
+    ``(H, W)``), float64 pixels, integer pixels 0-255 (divided by 255) and int32 labels.
+    Refused with a ``ValueError`` naming ``x`` or ``y``: NaN or infinite pixels, floats outside
+    [0, 1], labels below 0 (the course's -1 "unlabelled" marker goes to
+    :func:`~aae_utils.engine.fit`'s ``labels``, not here) and shapes that do not match.
+    """
 
     x: Tensor
     y: Tensor
@@ -129,11 +138,16 @@ class ImageData:
     image_shape: tuple[int, int] = (28, 28)
 
     def __post_init__(self) -> None:
-        if self.x.ndim != 2:
-            raise ValueError(f"x must have shape (N, D), got {tuple(self.x.shape)}")
-        if self.y.shape != (self.x.shape[0],):
+        raw = inputs.as_tensor(self.x, "x")
+        if raw.ndim == 3 or (raw.ndim == 4 and raw.shape[1] == 1):
+            self.image_shape = tuple(int(s) for s in raw.shape[-2:])
+        self.x = inputs.images(raw, "x")
+        self.y = inputs.labels(self.y, "y", n=len(self.x), device=self.x.device)
+        h, w = self.image_shape
+        if h * w != self.x.shape[1]:
             raise ValueError(
-                f"y must have shape ({self.x.shape[0]},) to match x, got {tuple(self.y.shape)}"
+                f"x has {self.x.shape[1]} values per image, which image_shape {self.image_shape} does "
+                f"not match; pass image_shape=(height, width) with height * width = {self.x.shape[1]}"
             )
 
     def __len__(self) -> int:
@@ -145,10 +159,12 @@ class ImageData:
 
     def subset(self, index: Tensor | slice) -> ImageData:
         """The examples at ``index`` (a slice or an index tensor)."""
-        return ImageData(self.x[index], self.y[index], self.name, self.image_shape)
+        with inputs.trusted():  # already checked, as a whole
+            return ImageData(self.x[index], self.y[index], self.name, self.image_shape)
 
     def to(self, device: torch.device | str) -> ImageData:
-        return ImageData(self.x.to(device), self.y.to(device), self.name, self.image_shape)
+        with inputs.trusted():
+            return ImageData(self.x.to(device), self.y.to(device), self.name, self.image_shape)
 
 
 def _canonical(name: str) -> str:
@@ -252,7 +268,8 @@ def load_dataset(
         images, labels = images[:limit], labels[:limit]
     x = images.reshape(len(images), -1).to(device=device, dtype=torch.float32).div_(255.0)
     y = labels.to(device=device, dtype=torch.long)
-    return ImageData(x, y, key, tuple(images.shape[1:]))
+    with inputs.trusted():  # bytes / 255: in range by construction
+        return ImageData(x, y, key, tuple(images.shape[1:]))
 
 
 def _download(key: str, root: Path, train: bool, download: bool) -> tuple[Tensor, Tensor]:
@@ -304,6 +321,7 @@ def batches(
     """
     if not tensors:
         raise ValueError("batches() needs at least one tensor")
+    tensors = tuple(inputs.as_tensor(t, f"tensors[{i}]") for i, t in enumerate(tensors))
     if not isinstance(batch_size, int) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     n = tensors[0].shape[0]
@@ -337,14 +355,18 @@ def balanced_subset(
 
     The paper's semi-supervised runs use 100 and 1000 labels: ``per_class=10`` and ``100``.
 
+    Args:
+        labels: the true class of every example, ``(N,)`` integers in ``[0, num_classes - 1]``
+            (a tensor or a NumPy array; -1 "unlabelled" is refused: these are the labels to draw
+            from).
+
     Raises:
-        ValueError: a class has fewer than ``per_class`` examples.
+        ValueError: a class has fewer than ``per_class`` examples, or ``labels`` is out of range.
     """
     if not isinstance(per_class, int) or isinstance(per_class, bool) or per_class <= 0:
         raise ValueError(f"per_class must be a positive int, got {per_class!r}")
-    labels = labels.detach().cpu()
-    if labels.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {tuple(labels.shape)}")
+    labels = inputs.labels(labels, "labels", classes=num_classes, device=torch.device("cpu"),
+                           check=True)
     g = torch.Generator().manual_seed(seed)
     chosen = []
     for c in range(num_classes):
@@ -399,16 +421,23 @@ def shift_images(
     epochs (cross-entropy ~0); shifted copies keep telling the encoder something new.
 
     Args:
-        x: images of shape (N, H*W), flattened as :class:`ImageData` stores them.
+        x: images of shape (N, H*W), flattened as :class:`ImageData` stores them (a tensor or
+            a NumPy array; other shapes are refused, since the result is flat).
         max_shift: largest offset in pixels; 0 returns ``x`` unchanged.
         image_shape: (H, W) of one image.
         generator: draws the offsets (on the CPU), so a run can be repeated.
     """
     h, w = image_shape
+    x = inputs.as_tensor(x, "x")
     if not isinstance(max_shift, int) or isinstance(max_shift, bool) or not 0 <= max_shift < min(h, w):
         raise ValueError(f"max_shift must be an int in [0, {min(h, w) - 1}], got {max_shift!r}")
     if x.ndim != 2 or x.shape[1] != h * w:
-        raise ValueError(f"x must have shape (N, {h * w}) for {h}x{w} images, got {tuple(x.shape)}")
+        raise ValueError(
+            f"x must have shape (N, {h * w}) for {h}x{w} images, got {tuple(x.shape)}"
+            + ("; flatten with x.reshape(len(x), -1)" if x.ndim > 2 else "")
+        )
+    if not x.is_floating_point():
+        x = inputs.images(x, "x", dim=h * w)  # 0-255 integers: grey levels
     if max_shift == 0:
         return x
     s, n = max_shift, len(x)

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import inputs
 from .config import seed_everything, show_progress
 from .data import ImageData, batches, shift_images
 from .phases import (
@@ -133,19 +134,25 @@ def fit(
         raise ValueError(
             f"prior has dim {prior.dim} but the model's latent_dim is {model.latent_dim}"
         )
-    low, high = float(data.x.min()), float(data.x.max())
-    if low < 0 or high > 1:
-        raise ValueError(
-            f"images must have pixel values in [0, 1] for the reconstruction loss, got values in "
-            f"[{low:.3g}, {high:.3g}]; divide 0-255 pixels by 255 (load_dataset does)"
+    if not isinstance(data, ImageData):
+        raise TypeError(
+            f"data must be an ImageData (load_dataset gives one; wrap your own tensors or arrays "
+            f"as ImageData(x, y)), got {type(data).__name__}"
         )
+    # Checked here, once, over the whole data (it may have changed since ImageData checked it):
+    # a NaN pixel would otherwise surface epochs later as "training diverged".
+    in_dim = getattr(model.encoder, "in_dim", None)
+    x = inputs.images(data.x, "data.x", dim=in_dim, check=True)
+    if x is not data.x:  # data.x was replaced by a NumPy array, float64 or 0-255 pixels
+        with inputs.trusted():
+            data = ImageData(x, data.y, data.name, data.image_shape)
     device = data.device
+    if labels is None:
+        labels = data.y if kind != "ssaae" else data.y.new_full(data.y.shape, -1)
+    labels = inputs.labels(labels, "labels", n=len(data), unlabelled=True, device=device, check=True)
     model.to(device).train()
     seed_everything(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    if labels is None:
-        labels = data.y if kind != "ssaae" else data.y.new_full(data.y.shape, -1)
-    labels = labels.to(device)
     keys, optimizers, step = _STEPPERS[kind](model, config, prior, data, labels, gen, device)
     schedulers = [
         torch.optim.lr_scheduler.LinearLR(
@@ -179,11 +186,12 @@ def fit(
             # One row per step, filled on the device: no host synchronisation inside the loop,
             # yet a NaN can still be traced to its phase and step after the epoch.
             per_step = torch.zeros(steps, len(keys), device=device)
-            for i, (xb, yb) in enumerate(
-                batches(data.x, labels, batch_size=config.batch_size, generator=gen)
-            ):
-                per_step[i] = step(xb, yb)
-                bar.update(1)
+            with inputs.trusted():  # checked above: no per-batch value checks (no host syncs)
+                for i, (xb, yb) in enumerate(
+                    batches(data.x, labels, batch_size=config.batch_size, generator=gen)
+                ):
+                    per_step[i] = step(xb, yb)
+                    bar.update(1)
             _check_finite(per_step, keys, kind, epoch)
             means = dict(zip(keys, per_step.mean(0).tolist(), strict=True))
             for k, v in means.items():
@@ -244,7 +252,8 @@ def _vae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
     opt = _optimizer(model.parameters(), config, config.lr, config.momentum)
     cond_dim = model.decoder.cond_dim
     if cond_dim and (labels.min() < 0 or labels.max() >= cond_dim):
-        raise ValueError(f"decoder labels must lie in [0, {cond_dim - 1}]")
+        raise ValueError(f"labels: decoder labels must lie in [0, {cond_dim - 1}], got values in "
+                         f"[{int(labels.min())}, {int(labels.max())}]")
 
     def step(xb: Tensor, yb: Tensor) -> Tensor:
         cond = F.one_hot(yb, cond_dim).float() if cond_dim else None
@@ -261,13 +270,14 @@ def _aae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
     if (disc_cond_dim or dec_cond_dim) and labels.shape != (n,):
         raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
     if dec_cond_dim and (labels.min() < 0 or labels.max() >= dec_cond_dim):
-        raise ValueError(f"decoder labels must lie in [0, {dec_cond_dim - 1}]")
+        raise ValueError(f"labels: decoder labels must lie in [0, {dec_cond_dim - 1}], got values in "
+                         f"[{int(labels.min())}, {int(labels.max())}]")
     if disc_cond_dim:
         # -1 (unlabelled) uses the last one-hot slot, so real labels must stay below it.
         top = disc_cond_dim - 1 if bool((labels < 0).any()) else disc_cond_dim
         if labels.min() < -1 or labels.max() >= top:
             raise ValueError(
-                f"discriminator labels must lie in [0, {top - 1}] (or be -1 for unlabelled "
+                f"labels: discriminator labels must lie in [0, {top - 1}] (or be -1 for unlabelled "
                 f"examples, which need disc_cond_dim = classes + 1); got values in "
                 f"[{int(labels.min())}, {int(labels.max())}]"
             )

@@ -1,9 +1,12 @@
 r"""The loss functions of the course, each with the equation it implements.
 
-Conventions: reconstruction terms and the KL are summed over pixels / code dimensions and
-averaged over the batch, so they are in *nats per image* and can be added to form the ELBO.
-Discriminator outputs are logits :math:`\ell` with :math:`D = \sigma(\ell)`; every
-:math:`\log D` is computed as :math:`-\mathrm{softplus}(-\ell)` for numerical stability.
+Conventions: every loss computes one value per example from a batch of shape ``(B, ...)``,
+reducing all dimensions but the first, then averages over the batch (``reduction="mean"``).
+Reconstruction terms and the KL are summed over pixels / code dimensions, so they are in *nats
+per image* and can be added to form the ELBO. Discriminator outputs are logits :math:`\ell`
+(shape ``(B,)`` or ``(B, 1)``) with :math:`D = \sigma(\ell)`; every :math:`\log D` is
+computed as :math:`-\mathrm{softplus}(-\ell)` for numerical stability. Inputs may be tensors or
+NumPy arrays; images follow :mod:`aae_utils.inputs` (0-255 integers are divided by 255).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from . import inputs
 
 _REDUCTIONS = {"mean", "sum", "none"}
 
@@ -39,19 +44,27 @@ def reconstruction_loss(
     .. math:: \sum_i (x_i - \hat x_i)^2
 
     Args:
-        logits: decoder outputs, shape ``(N, D)``.
-        x: target images in [0, 1], same shape.
+        logits: decoder outputs, shape ``(B, D)`` (or ``(B, H, W)``).
+        x: target images in [0, 1] (or integer 0-255), one per row of ``logits``: the same shape,
+            or the same number of pixels per image (``(B, 784)`` against ``(B, 28, 28)``).
+        kind: ``"bce"`` or ``"mse"``.
+        reduction: ``"mean"`` over the batch, ``"sum"``, or ``"none"`` (shape ``(B,)``).
+
+    Raises:
+        ValueError: shapes that do not pair up, NaN values, or targets outside [0, 1].
     """
-    if logits.shape != x.shape:
-        raise ValueError(
-            f"logits and x must have the same shape, got {tuple(logits.shape)} and {tuple(x.shape)}"
-        )
+    if kind not in ("bce", "mse"):
+        raise ValueError(f"kind must be 'bce' or 'mse', got {kind!r}")
+    logits, x = inputs.batch_pair(logits, x, "logits", "x")
+    if x.dtype != logits.dtype or x.device != logits.device:
+        x = inputs.images(x.reshape(len(x), -1), "x", dtype=logits.dtype, device=logits.device
+                          ).reshape(x.shape)
+    elif inputs.checking():
+        inputs.images(x.reshape(len(x), -1), "x")  # NaN, range
     if kind == "bce":
         per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-    elif kind == "mse":
-        per_pixel = (torch.sigmoid(logits) - x).pow(2)
     else:
-        raise ValueError(f"kind must be 'bce' or 'mse', got {kind!r}")
+        per_pixel = (torch.sigmoid(logits) - x).pow(2)
     return _reduce(per_pixel.flatten(1).sum(1), reduction)
 
 
@@ -62,13 +75,19 @@ def gaussian_kl(mu: Tensor, logvar: Tensor, reduction: str = "mean") -> Tensor:
 
     with :math:`\log\sigma^2` = ``logvar``. This closed form is what ties the VAE to priors
     whose KL against a Gaussian can be written down.
+
+    Args:
+        mu, logvar: shape ``(B, d)`` (or ``(B, ...)``: every dimension but the first is summed).
+        reduction: ``"mean"`` over the batch, ``"sum"``, or ``"none"`` (shape ``(B,)``).
     """
+    mu = inputs.batch(mu, "mu")
+    logvar = inputs.batch(logvar, "logvar", dtype=mu.dtype)
     if mu.shape != logvar.shape:
         raise ValueError(
             f"mu and logvar must have the same shape, got {tuple(mu.shape)} and "
             f"{tuple(logvar.shape)}"
         )
-    per_example = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1)
+    per_example = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).flatten(1).sum(1)
     return _reduce(per_example, reduction)
 
 
@@ -79,8 +98,11 @@ def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
                               -\mathbb{E}_{x}[\log(1 - D(q(x)))]
 
     Minimising it maximises :math:`\log D(z') + \log(1 - D(q(x)))`, the paper's
-    regularisation phase for the discriminator.
+    regularisation phase for the discriminator. Each batch of logits has shape ``(B,)`` or
+    ``(B, 1)``; the two batches may differ in size.
     """
+    real_logits = inputs.logits(real_logits, "real_logits")
+    fake_logits = inputs.logits(fake_logits, "fake_logits")
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
@@ -90,18 +112,18 @@ def generator_loss(fake_logits: Tensor) -> Tensor:
     .. math:: \mathcal{L}_G = -\mathbb{E}_x[\log D(q(x))]
 
     Its gradient is large exactly when the discriminator rejects the codes, which is early
-    in training. Compare :func:`minimax_generator_loss`.
+    in training. Compare :func:`minimax_generator_loss`. ``fake_logits``: ``(B,)`` or ``(B, 1)``.
     """
-    return F.softplus(-fake_logits).mean()
+    return F.softplus(-inputs.logits(fake_logits, "fake_logits")).mean()
 
 
 def minimax_generator_loss(fake_logits: Tensor) -> Tensor:
     r"""The minimax form, :math:`\mathbb{E}_x[\log(1 - D(q(x)))]`, minimised by the encoder.
 
     When :math:`D(q(x)) \approx 0` its gradient vanishes (the loss saturates), which is why
-    :func:`generator_loss` is used in practice.
+    :func:`generator_loss` is used in practice. ``fake_logits``: ``(B,)`` or ``(B, 1)``.
     """
-    return -F.softplus(fake_logits).mean()
+    return -F.softplus(inputs.logits(fake_logits, "fake_logits")).mean()
 
 
 @torch.no_grad()
@@ -110,5 +132,7 @@ def discriminator_accuracy(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
 
     Returned as a 0-d tensor so a training loop need not synchronise with the device.
     """
+    real_logits = inputs.logits(real_logits, "real_logits")
+    fake_logits = inputs.logits(fake_logits, "fake_logits")
     correct = (real_logits > 0).sum() + (fake_logits <= 0).sum()
     return correct.float() / (len(real_logits) + len(fake_logits))

@@ -2,6 +2,11 @@ r"""Numbers that say how well codes match a prior (used to compare the VAE and t
 
 Both compare two samples, so they work for any prior the course can sample, including the
 swiss roll, which has no density.
+
+Every function takes tensors or NumPy arrays: codes ``(N, d)``, images ``(N, 784)`` and labels
+``(N,)`` as described in :mod:`aae_utils.inputs` (int32 labels, float64 codes and 0-255 pixels
+are converted; NaN values, labels out of range and other shapes are refused, naming the
+argument).
 """
 
 from __future__ import annotations
@@ -11,14 +16,20 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from . import inputs
 
-def _check_pair(x: Tensor, y: Tensor) -> None:
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
+
+def _check_pair(x, y, names: tuple[str, str] = ("x", "y")) -> tuple[Tensor, Tensor]:
+    """Two samples of codes, ``(N, d)`` and ``(M, d)``, as float32 tensors on the CPU."""
+    x = inputs.codes(x, names[0], device=torch.device("cpu"), check=True)
+    y = inputs.codes(y, names[1], device=torch.device("cpu"), check=True)
+    if x.shape[1] != y.shape[1]:
         raise ValueError(
             f"expected two samples of shape (N, d) and (M, d), got {tuple(x.shape)} and {tuple(y.shape)}"
         )
     if len(x) < 2 or len(y) < 2:
         raise ValueError("each sample needs at least two points")
+    return x, y
 
 
 @torch.no_grad()
@@ -33,8 +44,8 @@ def mmd(x: Tensor, y: Tensor, bandwidths: Sequence[float] = (0.25, 0.5, 1.0, 2.0
     are equal and grows as they differ. Bandwidths are in code units, so compare codes and
     prior samples on the same scale.
     """
-    _check_pair(x, y)
-    x, y = x.double().cpu(), y.double().cpu()
+    x, y = _check_pair(x, y)
+    x, y = x.double(), y.double()
 
     def k(a: Tensor, b: Tensor) -> Tensor:
         d2 = torch.cdist(a, b).pow(2)
@@ -57,7 +68,7 @@ def histogram_distance(x: Tensor, y: Tensor, *, lim: float, bins: int = 20) -> f
     the square count in an extra "outside" cell, so codes that drift away are not ignored.
     It reads as "the fraction of codes that would have to move to match the prior".
     """
-    _check_pair(x, y)
+    x, y = _check_pair(x, y)
     if x.shape[1] != 2:
         raise ValueError(f"histogram_distance compares 2-D codes, got dimension {x.shape[1]}")
     if lim <= 0 or bins < 1:
@@ -80,9 +91,9 @@ def nearest_distance(queries: Tensor, reference: Tensor, chunk: int = 2048) -> T
 
     Large values mark "holes": places in code space that no training image maps to.
     """
-    _check_pair(queries, reference)
-    ref = reference.float().cpu()
-    out = [torch.cdist(q.float().cpu(), ref).min(1).values for q in queries.split(chunk)]
+    queries, reference = _check_pair(queries, reference, ("queries", "reference"))
+    ref = reference
+    out = [torch.cdist(q, ref).min(1).values for q in queries.split(chunk)]
     return torch.cat(out)
 
 
@@ -90,13 +101,14 @@ def nearest_distance(queries: Tensor, reference: Tensor, chunk: int = 2048) -> T
 
 
 def error_rate(predicted: Tensor, labels: Tensor) -> float:
-    """Fraction of ``predicted`` classes that differ from ``labels`` (both 1-D, same length)."""
-    if predicted.shape != labels.shape or predicted.ndim != 1 or len(labels) == 0:
-        raise ValueError(
-            f"predicted and labels must be non-empty 1-D tensors of the same length, got "
-            f"{tuple(predicted.shape)} and {tuple(labels.shape)}"
-        )
-    return float((predicted.cpu() != labels.cpu()).float().mean())
+    """Fraction of ``predicted`` classes that differ from ``labels``: class indices ``(N,)``
+    each, non-negative (-1, "unlabelled", has no error to count)."""
+    cpu = torch.device("cpu")
+    predicted = inputs.labels(predicted, "predicted", device=cpu, check=True)
+    labels = inputs.labels(labels, "labels", n=len(predicted), device=cpu, check=True)
+    if len(labels) == 0:
+        raise ValueError("error_rate needs at least one prediction")
+    return float((predicted != labels).float().mean())
 
 
 def cluster_labels(
@@ -118,12 +130,10 @@ def cluster_labels(
     """
     if rule not in {"paper", "majority"}:
         raise ValueError(f"rule must be 'paper' or 'majority', got {rule!r}")
-    if val_proba.ndim != 2 or val_labels.shape != (len(val_proba),):
-        raise ValueError(
-            f"val_proba must be (N, K) and val_labels (N,), got {tuple(val_proba.shape)} and "
-            f"{tuple(val_labels.shape)}"
-        )
-    val_proba, val_labels = val_proba.cpu(), val_labels.cpu()
+    cpu = torch.device("cpu")
+    val_proba = inputs.codes(val_proba, "val_proba", device=cpu, check=True)
+    val_labels = inputs.labels(val_labels, "val_labels", classes=num_classes, n=len(val_proba),
+                               device=cpu, check=True)
     best = val_labels[val_proba.argmax(0)]  # paper: label of each column's top example
     if rule == "paper":
         return best
@@ -141,9 +151,23 @@ def cluster_error(
     *, rule: str = "paper",
 ) -> float:
     """Test error of a clustering once every cluster carries the label :func:`cluster_labels`
-    gives it from the validation data."""
+    gives it from the validation data. ``*_proba``: :math:`q(y|x)`, ``(N, K)``; ``*_labels``:
+    digits ``(N,)`` in [0, 9]."""
     mapping = cluster_labels(val_proba, val_labels, rule=rule)
-    return error_rate(mapping[test_proba.cpu().argmax(1)], test_labels)
+    test_proba = inputs.codes(test_proba, "test_proba", dim=len(mapping), device=torch.device("cpu"),
+                              check=True)
+    test_labels = inputs.labels(test_labels, "test_labels", classes=10, n=len(test_proba), check=True)
+    return error_rate(mapping[test_proba.argmax(1)], test_labels)
+
+
+def _labelled_codes(train_codes, train_labels, test_codes, test_labels):
+    """Codes ``(N, d)`` / ``(M, d)`` and their labels ``(N,)`` / ``(M,)``, checked, on the CPU."""
+    cpu = torch.device("cpu")
+    xtr = inputs.codes(train_codes, "train_codes", device=cpu, check=True).detach()
+    xte = inputs.codes(test_codes, "test_codes", dim=xtr.shape[1], device=cpu, check=True).detach()
+    ytr = inputs.labels(train_labels, "train_labels", n=len(xtr), device=cpu, check=True)
+    yte = inputs.labels(test_labels, "test_labels", n=len(xte), device=cpu, check=True)
+    return xtr, ytr, xte, yte
 
 
 def linear_probe_accuracy(
@@ -157,14 +181,7 @@ def linear_probe_accuracy(
     The codes are standardised with the training codes' mean and std; the classifier is fit
     by full-batch L-BFGS for ``steps`` iterations.
     """
-    if train_codes.ndim != 2 or test_codes.ndim != 2 or train_codes.shape[1] != test_codes.shape[1]:
-        raise ValueError(
-            f"codes must be (N, d) and (M, d), got {tuple(train_codes.shape)} and {tuple(test_codes.shape)}"
-        )
-    if len(train_labels) != len(train_codes) or len(test_labels) != len(test_codes):
-        raise ValueError("each set of codes needs one label per row")
-    xtr, xte = train_codes.detach().cpu().float(), test_codes.detach().cpu().float()
-    ytr, yte = train_labels.cpu(), test_labels.cpu()
+    xtr, ytr, xte, yte = _labelled_codes(train_codes, train_labels, test_codes, test_labels)
     mean, std = xtr.mean(0), xtr.std(0).clamp_min(1e-6)
     xtr, xte = (xtr - mean) / std, (xte - mean) / std
     classes = int(max(ytr.max(), yte.max())) + 1
@@ -191,16 +208,13 @@ def knn_accuracy(
 ) -> float:
     """Accuracy of a ``k``-nearest-neighbour vote in code space: how well a low-dimensional
     map keeps images of the same digit together (notebook 07's 2-D maps)."""
-    if train_codes.ndim != 2 or test_codes.ndim != 2 or train_codes.shape[1] != test_codes.shape[1]:
-        raise ValueError(
-            f"codes must be (N, d) and (M, d), got {tuple(train_codes.shape)} and {tuple(test_codes.shape)}"
-        )
-    if not 0 < k <= len(train_codes):
-        raise ValueError(f"k must be between 1 and the {len(train_codes)} training codes, got {k}")
-    ref, ref_y = train_codes.float().cpu(), train_labels.cpu()
+    ref, ref_y, test_codes, test_labels = _labelled_codes(train_codes, train_labels, test_codes,
+                                                          test_labels)
+    if not 0 < k <= len(ref):
+        raise ValueError(f"k must be between 1 and the {len(ref)} training codes, got {k}")
     classes = int(ref_y.max()) + 1
     correct = 0
-    for q, y in zip(test_codes.float().cpu().split(chunk), test_labels.cpu().split(chunk), strict=True):
+    for q, y in zip(test_codes.split(chunk), test_labels.split(chunk), strict=True):
         idx = torch.cdist(q, ref).topk(k, largest=False).indices
         votes = torch.nn.functional.one_hot(ref_y[idx], classes).sum(1)
         correct += int((votes.argmax(1) == y).sum())
@@ -215,7 +229,7 @@ def label_influence(model: torch.nn.Module, x: Tensor, *, shift: int = 1) -> flo
     twice with the same :math:`z`: once as class :math:`k`, once as class :math:`k + `
     ``shift`` (mod K). The result is the mean absolute pixel difference between the two. Near 0:
     the decoder ignores :math:`y` and draws the digit from :math:`z`; MNIST digits of different
-    classes differ by about 0.1-0.2 per pixel.
+    classes differ by about 0.1-0.2 per pixel. ``x``: images ``(N, 784)``.
     """
     k = model.num_classes
     proba, z = model.evaluate(x)

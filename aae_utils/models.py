@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import inputs
+
 PAPER_HIDDEN = (1000, 1000)
 
 
@@ -36,23 +38,27 @@ def mlp(sizes: Sequence[int], final_activation: nn.Module | None = None) -> nn.S
     return nn.Sequential(*layers)
 
 
-def _check_input(x: Tensor, dim: int, what: str) -> None:
-    if x.ndim != 2 or x.shape[1] != dim:
-        raise ValueError(
-            f"{what} expects a batch of shape (N, {dim}), got {tuple(x.shape)}"
-            + (" (flatten images with x.view(len(x), -1))" if x.ndim > 2 else "")
-        )
+def _weights(module: nn.Module) -> dict:
+    """dtype and device of ``module``'s weights: what its inputs are converted to."""
+    w = next(module.parameters())
+    return {"dtype": w.dtype, "device": w.device}
 
 
-def _append_cond(z: Tensor, cond: Tensor | None, cond_dim: int, owner: str) -> Tensor:
-    """``[z, cond]`` for a network built with ``cond_dim > 0``; ``z`` unchanged otherwise."""
+def _append_cond(z: Tensor, cond, cond_dim: int, owner: str) -> Tensor:
+    """``[z, cond]`` for a network built with ``cond_dim > 0``; ``z`` unchanged otherwise.
+
+    ``cond`` is one-hot rows ``(N, cond_dim)`` or class indices ``(N,)`` (turned into one-hot)."""
     if cond_dim:
         if cond is None:
-            raise ValueError(f"this {owner} needs cond of shape (N, {cond_dim}) (a one-hot label)")
-        _check_input(cond, cond_dim, f"{owner} cond")
-        return torch.cat([z, cond.to(z.dtype)], dim=1)
+            raise ValueError(
+                f"this {owner} needs cond: one-hot labels of shape (N, {cond_dim}) or class indices "
+                f"of shape (N,) in [0, {cond_dim - 1}]"
+            )
+        cond = inputs.one_hot_or_labels(cond, "cond", classes=cond_dim, n=len(z), dtype=z.dtype,
+                                        device=z.device)
+        return torch.cat([z, cond], dim=1)
     if cond is not None:
-        raise ValueError(f"this {owner} was built with cond_dim=0 but cond was given")
+        raise ValueError(f"this {owner} was built with cond_dim=0, so it takes no cond; drop it")
     return z
 
 
@@ -77,8 +83,9 @@ class Encoder(nn.Module):
         self.net = mlp([in_dim, *hidden, latent_dim])
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input(x, self.in_dim, "Encoder")
-        return self.net(x)
+        """Codes ``(N, latent_dim)`` of images ``x`` (``(N, in_dim)``; see :mod:`aae_utils.inputs`
+        for the other shapes and types accepted)."""
+        return self.net(inputs.images(x, "x", dim=self.in_dim, **_weights(self)))
 
 
 class GaussianEncoder(nn.Module):
@@ -100,17 +107,22 @@ class GaussianEncoder(nn.Module):
         self.logvar = nn.Linear(hidden[-1], latent_dim)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Return ``(mu, logvar)``, each of shape ``(N, latent_dim)``."""
-        _check_input(x, self.in_dim, "GaussianEncoder")
-        h = self.body(x)
+        """Return ``(mu, logvar)``, each of shape ``(N, latent_dim)``, for images ``x``
+        ``(N, in_dim)`` (see :mod:`aae_utils.inputs`)."""
+        h = self.body(inputs.images(x, "x", dim=self.in_dim, **_weights(self)))
         return self.mean(h), self.logvar(h)
 
     @staticmethod
     def reparameterise(mu: Tensor, logvar: Tensor) -> Tensor:
         """:math:`z = \\mu + \\sigma \\odot \\epsilon`, :math:`\\epsilon \\sim N(0, I)`.
 
-        The noise is outside the network, so gradients flow to mu and logvar.
+        The noise is outside the network, so gradients flow to mu and logvar. Both have shape
+        ``(N, latent_dim)``.
         """
+        mu, logvar = inputs.codes(mu, "mu"), inputs.codes(logvar, "logvar")
+        if mu.shape != logvar.shape:
+            raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and "
+                             f"{tuple(logvar.shape)}")
         return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
 
 
@@ -129,8 +141,9 @@ class Decoder(nn.Module):
         self.net = mlp([latent_dim + cond_dim, *reversed(list(hidden)), out_dim])
 
     def forward(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
-        """Pixel logits ``(N, out_dim)``; ``cond`` is a one-hot label when ``cond_dim > 0``."""
-        _check_input(z, self.latent_dim, "Decoder")
+        """Pixel logits ``(N, out_dim)`` for codes ``z`` ``(N, latent_dim)``; when ``cond_dim > 0``,
+        ``cond`` is the label as one-hot rows ``(N, cond_dim)`` or class indices ``(N,)``."""
+        z = inputs.codes(z, "z", dim=self.latent_dim, **_weights(self))
         return self.net(_append_cond(z, cond, self.cond_dim, "Decoder"))
 
     @torch.no_grad()
@@ -163,8 +176,9 @@ class Discriminator(nn.Module):
         self.net = mlp([latent_dim + cond_dim, *hidden, 1])
 
     def forward(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
-        """Logits of shape ``(N,)``."""
-        _check_input(z, self.latent_dim, "Discriminator")
+        """Logits of shape ``(N,)`` for codes ``z`` ``(N, latent_dim)``; ``cond`` as for
+        :meth:`Decoder.forward` (-1 has no slot here: map "unlabelled" to a slot of its own)."""
+        z = inputs.codes(z, "z", dim=self.latent_dim, **_weights(self))
         z = _train_noise(self, z, self.input_noise)
         return self.net(_append_cond(z, cond, self.cond_dim, "Discriminator")).squeeze(1)
 
@@ -302,8 +316,9 @@ class CategoricalStyleEncoder(nn.Module):
         self.style_head = nn.Linear(hidden[-1], style_dim)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Return ``(class_logits, style)`` of shapes ``(N, num_classes)`` and ``(N, style_dim)``."""
-        _check_input(x, self.in_dim, "CategoricalStyleEncoder")
+        """Return ``(class_logits, style)`` of shapes ``(N, num_classes)`` and ``(N, style_dim)``
+        for images ``x`` ``(N, in_dim)`` (see :mod:`aae_utils.inputs`)."""
+        x = inputs.images(x, "x", dim=self.in_dim, **_weights(self))
         h = self.body(_train_noise(self, x, self.input_noise))
         return self.class_head(h), self.style_head(h)
 
@@ -364,23 +379,33 @@ class SemiSupervisedAAE(nn.Module):
         self.style_discriminator = Discriminator(style_dim, disc_hidden, input_noise=input_noise)
 
     def decode(self, y: Tensor, z: Tensor) -> Tensor:
-        """Pixel logits from class probabilities (or one-hot) ``y`` and style ``z``."""
+        """Pixel logits ``(N, in_dim)`` from the class ``y`` and the style ``z`` ``(N, style_dim)``.
+
+        ``y`` is class probabilities or one-hot rows ``(N, num_classes)``, or class indices
+        ``(N,)`` in ``[0, num_classes - 1]`` (turned into one-hot rows).
+        """
+        z = inputs.codes(z, "z", dim=self.style_dim, **_weights(self))
+        y = inputs.one_hot_or_labels(y, "y", classes=self.num_classes, n=len(z), dtype=z.dtype,
+                                     device=z.device)
         if self.head_dim:
             return self.decoder(y @ self.cluster_heads + z)
         return self.decoder(z, y)
 
     @torch.no_grad()
     def images(self, y: Tensor, z: Tensor) -> Tensor:
-        """Pixel probabilities in [0, 1] for class ``y`` (one-hot rows) and style ``z``."""
+        """Pixel probabilities in [0, 1] for class ``y`` and style ``z`` (as for :meth:`decode`)."""
         return torch.sigmoid(self.decode(y, z))
 
     @torch.no_grad()
     def evaluate(self, x: Tensor, batch_size: int = 2000) -> tuple[Tensor, Tensor]:
-        """``(q(y|x), z)`` for every image in one batched pass (no gradients, no input noise or
-        dropout; the model's training mode is restored afterwards)."""
+        """``(q(y|x), z)`` for every image of ``x`` (``(N, in_dim)``, see :mod:`aae_utils.inputs`)
+        in batches (no gradients, no input noise or dropout; the model's training mode is restored
+        afterwards). Shapes ``(N, num_classes)`` and ``(N, style_dim)``."""
+        x = inputs.images(x, "x", dim=self.encoder.in_dim, **_weights(self))
         was = self.training
         self.eval()
-        outs = [self.encoder(xb) for xb in x.split(batch_size)]
+        with inputs.trusted():  # checked as a whole above
+            outs = [self.encoder(xb) for xb in x.split(batch_size)]
         self.train(was)
         return torch.cat([F.softmax(o[0], 1) for o in outs]), torch.cat([o[1] for o in outs])
 

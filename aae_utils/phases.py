@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import inputs
 from .losses import (
     discriminator_accuracy,
     discriminator_loss,
@@ -127,14 +128,16 @@ def discriminator_phase(
     """
     with torch.no_grad():
         fake = model.code(x)
-    real_logits, fake_logits = _judge(model.discriminator, prior_samples, fake, disc_cond)
+    real_logits, fake_logits = _judge(model.discriminator, prior_samples, fake, disc_cond,
+                                      "prior_samples")
     loss = discriminator_loss(real_logits, fake_logits)
     _step(opt, loss)
     return loss.detach(), discriminator_accuracy(real_logits, fake_logits)
 
 
 def _judge(
-    discriminator: nn.Module, real: Tensor, fake: Tensor, cond: Tensor | None = None
+    discriminator: nn.Module, real: Tensor, fake: Tensor, cond: Tensor | None = None,
+    name: str = "real",
 ) -> tuple[Tensor, Tensor]:
     """The discriminator's logits for prior samples and for codes, in one call.
 
@@ -142,8 +145,10 @@ def _judge(
     weight gradient is one matrix product instead of two plus a sum: about a quarter off the
     discriminator phase at the paper's size (measured on one CPU thread).
     """
+    real = inputs.codes(real, name, dim=fake.shape[1], dtype=fake.dtype, device=fake.device)
     both = torch.cat([real, fake])
     if cond is not None:
+        cond = inputs.as_tensor(cond, "disc_cond").to(fake.device)
         cond = torch.cat([cond, cond])
     return discriminator(both, cond).split([len(real), len(fake)])
 
@@ -255,8 +260,8 @@ def ss_discriminator_phase(
     """
     with torch.no_grad():
         logits, z = model.encoder(x)
-    real_y, fake_y = _judge(model.class_discriminator, y_prior, F.softmax(logits, 1))
-    real_z, fake_z = _judge(model.style_discriminator, z_prior, z)
+    real_y, fake_y = _judge(model.class_discriminator, y_prior, F.softmax(logits, 1), name="y_prior")
+    real_z, fake_z = _judge(model.style_discriminator, z_prior, z, name="z_prior")
     loss = discriminator_loss(real_y, fake_y) + discriminator_loss(real_z, fake_z)
     _step(opt, loss)
     return (
@@ -293,11 +298,14 @@ def classification_phase(
 
     .. math:: \mathcal{L}_{class} = -\mathbb{E}_{(x, y)}\big[\log q(y \mid x)\big]
 
-    Only the encoder moves. ``y`` holds class indices ``(B,)`` in ``[0, num_classes - 1]``.
+    Only the encoder moves. ``y`` holds class indices ``(B,)`` in ``[0, num_classes - 1]``
+    (int32 and NumPy arrays are converted; -1, "unlabelled", is refused: pass labelled images).
 
     Returns:
         The loss, a detached 0-d tensor.
     """
-    loss = F.cross_entropy(model.encoder(x)[0], y)
+    logits = model.encoder(x)[0]
+    y = inputs.labels(y, "y", classes=logits.shape[1], n=len(logits), device=logits.device)
+    loss = F.cross_entropy(logits, y)
     _step(opt, loss)
     return loss.detach()

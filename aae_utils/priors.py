@@ -12,9 +12,13 @@ Priors that are split by label (the mixture's components, the swiss roll's segme
 from __future__ import annotations
 
 import math
+import numbers
 
+import numpy as np
 import torch
 from torch import Tensor
+
+from . import inputs
 
 
 class Prior:
@@ -26,26 +30,25 @@ class Prior:
     def sample(
         self, n_or_labels: int | Tensor, generator: torch.Generator | None = None
     ) -> Tensor:
-        """``sample(n)``: n codes of the whole prior; ``sample(labels)``: one per label."""
-        if isinstance(n_or_labels, Tensor):
-            labels = n_or_labels
-            if labels.ndim != 1 or labels.dtype not in (torch.int64, torch.int32, torch.int16):
-                raise ValueError(
-                    f"labels must be a 1-D integer tensor, got shape {tuple(labels.shape)} "
-                    f"and dtype {labels.dtype}"
-                )
+        """``sample(n)``: n codes of the whole prior; ``sample(labels)``: one per label.
+
+        Args:
+            n_or_labels: a count (an int), or labels ``(N,)`` (a tensor or NumPy array of
+                integers in ``[0, num_classes - 1]``) for priors split by label.
+            generator: draws the samples, so a run can be repeated.
+
+        Returns:
+            Codes of shape ``(n, dim)`` (float32, on the CPU).
+        """
+        if isinstance(n_or_labels, Tensor | np.ndarray):
             if not self.num_classes:
                 raise ValueError(f"{type(self).__name__} is not split by label; pass a count")
-            if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
-                raise ValueError(
-                    f"labels must lie in [0, {self.num_classes - 1}], got values in "
-                    f"[{int(labels.min())}, {int(labels.max())}]"
-                )
-            return self._sample_labels(labels.long().cpu(), generator)
+            labels = inputs.labels(n_or_labels, "labels", classes=self.num_classes, check=True)
+            return self._sample_labels(labels.cpu(), generator)
         n = n_or_labels
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0:
             raise ValueError(f"sample() needs a non-negative int or a label tensor, got {n!r}")
-        return self._sample(n, generator)
+        return self._sample(int(n), generator)
 
     def _sample(self, n: int, generator: torch.Generator | None) -> Tensor:
         raise NotImplementedError
@@ -61,9 +64,13 @@ class Prior:
         """For priors split by label: the label whose part of the prior each code is closest to."""
         raise NotImplementedError(f"{type(self).__name__} is not split by label")
 
-    def _check(self, z: Tensor) -> None:
-        if z.ndim != 2 or z.shape[1] != self.dim:
-            raise ValueError(f"expected codes of shape (N, {self.dim}), got {tuple(z.shape)}")
+    def _check(self, z) -> Tensor:
+        """Codes ``(N, dim)`` as a float tensor (tensors or NumPy arrays; see
+        :mod:`aae_utils.inputs`)."""
+        z = inputs.codes(z, "z")
+        if z.shape[1] != self.dim:
+            raise ValueError(f"z must be codes of shape (N, {self.dim}), got {tuple(z.shape)}")
+        return z
 
 
 class GaussianPrior(Prior):
@@ -79,7 +86,7 @@ class GaussianPrior(Prior):
 
     def log_prob(self, z: Tensor) -> Tensor:
         r""":math:`\log p(z) = -\tfrac{1}{2}\sum_j (z_j/s)^2 - d \log s - \tfrac{d}{2}\log 2\pi`."""
-        self._check(z)
+        z = self._check(z)
         return (
             -0.5 * (z / self.std).pow(2).sum(1)
             - self.dim * math.log(self.std)
@@ -130,7 +137,7 @@ class GaussianMixturePrior(Prior):
 
     def component_log_prob(self, z: Tensor) -> Tensor:
         """``(N, k)`` log-density of each code under each component."""
-        self._check(z)
+        z = self._check(z)
         d = z.unsqueeze(1) - self.means.to(z)  # (N, k, 2)
         u = self.directions.to(z)
         along = (d * u).sum(-1)
@@ -172,6 +179,8 @@ class SwissRollPrior(Prior):
 
     def point_at(self, t: Tensor) -> Tensor:
         """Codes at positions ``t`` in [0, 1] along the roll (for walking along it)."""
+        t = inputs.as_tensor(t, "t")
+        t = t if t.is_floating_point() else t.float()
         if t.ndim != 1:
             raise ValueError(f"t must be 1-D, got shape {tuple(t.shape)}")
         if len(t) and (t.min() < 0 or t.max() > 1):
@@ -182,7 +191,7 @@ class SwissRollPrior(Prior):
 
     def position(self, z: Tensor, resolution: int = 4000) -> Tensor:
         """Position ``t`` in [0, 1] of the point of the roll nearest to each code."""
-        self._check(z)
+        z = self._check(z)
         ts = torch.linspace(0, 1, resolution)
         curve = self.point_at(ts).to(z)
         nearest = torch.cat([torch.cdist(chunk, curve).argmin(1) for chunk in z.split(4096)])
@@ -225,7 +234,7 @@ class CategoricalPrior(Prior):
 
     def log_prob(self, z: Tensor) -> Tensor:
         r""":math:`\log(1/k)` for one-hot rows, :math:`-\infty` elsewhere."""
-        self._check(z)
+        z = self._check(z)
         one_hot = (z.sum(1) == 1) & ((z == 0) | (z == 1)).all(1)
         out = torch.full((len(z),), -math.log(self.num_classes), dtype=z.dtype, device=z.device)
         return out.masked_fill(~one_hot, -math.inf)

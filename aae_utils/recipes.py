@@ -260,6 +260,8 @@ def train_recipe(r: Recipe, data: ImageData, **fit_kwargs) -> tuple[nn.Module, H
     The checkpoint is reused only if it was trained on the same images (name, size and digest
     of the training tensors): the same recipe on Fashion-MNIST trains its own model.
     """
+    if not isinstance(data, ImageData):
+        raise TypeError(f"data must be an ImageData (load_dataset gives one), got {type(data).__name__}")
     if r.n_train is not None and r.n_train > len(data):
         raise ValueError(f"recipe {r.name} needs {r.n_train} training images, data has {len(data)}")
     subset = data if r.n_train is None else data.subset(slice(0, r.n_train))

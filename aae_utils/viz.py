@@ -16,6 +16,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from . import inputs
+
 DIGIT_PALETTE = "tab10"
 
 
@@ -44,21 +46,19 @@ def image_grid(
     """Show a batch of images in a grid of ``nrow`` images per row.
 
     Args:
-        images: ``(N, 784)`` or ``(N, 28, 28)`` pixel values in [0, 1].
+        images: ``(N, 784)``, ``(N, 28, 28)`` or ``(N, 1, 28, 28)`` pixel values in [0, 1] (or
+            integers 0-255); a tensor or a NumPy array (:mod:`aae_utils.inputs`).
         nrow: images per row.
         row_labels, col_labels: optional text at the left of each row / above each column.
         scale: inches per image.
     """
-    imgs = _np(images).reshape(-1, *image_shape)
-    if imgs.size and (imgs.min() < -1e-6 or imgs.max() > 1 + 1e-6):
-        raise ValueError(
-            "image_grid expects pixel values in [0, 1]; apply torch.sigmoid to decoder logits"
-        )
-    n = len(imgs)
-    if n == 0:
-        raise ValueError("image_grid got no images")
-    rows = math.ceil(n / nrow)
     h, w = image_shape
+    flat = inputs.images(images, "images", dim=h * w, device=torch.device("cpu"), check=True)
+    if len(flat) == 0:
+        raise ValueError("image_grid got no images")
+    imgs = _np(flat).reshape(-1, *image_shape)
+    n = len(imgs)
+    rows = math.ceil(n / nrow)
     canvas = np.ones((rows * (h + 2), nrow * (w + 2)))
     for i, img in enumerate(imgs):
         r, c = divmod(i, nrow)
@@ -84,10 +84,24 @@ def image_grid(
 def _scatter(ax, z: np.ndarray, labels: np.ndarray | None, s: float = 3, alpha: float = 0.6):
     if labels is None:
         return ax.scatter(z[:, 0], z[:, 1], s=s, alpha=alpha, color="tab:blue", linewidths=0)
+    unlabelled = labels < 0
+    if unlabelled.any():  # -1: no label, drawn grey under the coloured points
+        ax.scatter(z[unlabelled, 0], z[unlabelled, 1], s=s, alpha=alpha, color="0.6", linewidths=0)
+    z, labels = z[~unlabelled], labels[~unlabelled]
     return ax.scatter(
         z[:, 0], z[:, 1], c=labels, cmap=DIGIT_PALETTE, vmin=-0.5, vmax=9.5,
         s=s, alpha=alpha, linewidths=0,
     )
+
+
+def _codes_and_labels(z, labels, name: str = "z") -> tuple[np.ndarray, np.ndarray | None]:
+    """Codes ``(N, >= 2)`` and their digits ``(N,)`` in [0, 9] (-1: no label, drawn grey)."""
+    z = inputs.codes(z, name, device=torch.device("cpu"), check=True)
+    if z.shape[1] < 2:
+        raise ValueError(f"{name} must have shape (N, >=2) to scatter, got {tuple(z.shape)}")
+    if labels is not None:
+        labels = _np(inputs.labels(labels, "labels", classes=10, unlabelled=True, n=len(z), check=True))
+    return _np(z), labels
 
 
 def latent_scatter(
@@ -105,15 +119,14 @@ def latent_scatter(
 
     Higher-dimensional codes are shown by their first two coordinates. Pass ``ax`` to draw
     into one panel of a larger figure (then ``colorbar=False`` keeps the panels aligned).
+    ``labels``: one digit per code in [0, 9] (the course's ten colours), or -1 (no label, grey).
     """
-    z = _np(z)
-    if z.ndim != 2 or z.shape[1] < 2:
-        raise ValueError(f"latent_scatter needs codes of shape (N, >=2), got {z.shape}")
+    z, labels = _codes_and_labels(z, labels)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 4.5))
     if prior_samples is not None:
-        p = _np(prior_samples)
+        p = _np(inputs.codes(prior_samples, "prior_samples", dim=z.shape[1], device=torch.device("cpu")))
         ax.scatter(p[:, 0], p[:, 1], s=2, color="0.75", alpha=0.5, linewidths=0, label="prior")
-    sc = _scatter(ax, z, None if labels is None else _np(labels), s=s)
+    sc = _scatter(ax, z, labels, s=s)
     if labels is not None and colorbar:
         cb = fig.colorbar(sc, ax=ax, ticks=range(10), fraction=0.046, pad=0.04)
         cb.set_label("digit")
@@ -139,14 +152,16 @@ def prior_vs_posterior(
 ) -> Figure:
     """Two panels: samples of the prior p(z), and the aggregate posterior q(z) (test codes).
 
-    If the AAE has done its job the two clouds have the same shape.
+    If the AAE has done its job the two clouds have the same shape. ``labels`` as for
+    :func:`latent_scatter`.
     """
-    p, q = _np(prior_samples), _np(codes)
+    q, labels = _codes_and_labels(codes, labels, "codes")
+    p, _ = _codes_and_labels(prior_samples, None, "prior_samples")
     lim = lim if lim is not None else float(np.percentile(np.abs(np.vstack([p, q])[:, :2]), 99.5))
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.3), sharex=True, sharey=True)
     _scatter(axes[0], p, None)
     axes[0].set_title("prior samples $z' \\sim p(z)$")
-    sc = _scatter(axes[1], q, None if labels is None else _np(labels))
+    sc = _scatter(axes[1], q, labels)
     axes[1].set_title("codes of test images, $q(z)$")
     for ax in axes:
         ax.set_xlim(-lim, lim)
@@ -181,6 +196,7 @@ def manifold_sweep(
         ticks = torch.linspace(-lim, lim, n)
         z2, z1 = torch.meshgrid(ticks.flip(0), ticks, indexing="ij")
         grid = torch.stack([z1.flatten(), z2.flatten()], 1)
+    grid = inputs.codes(grid, "grid", dim=2)
     device = next(decoder.parameters()).device
     was_training = decoder.training
     decoder.eval()

@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from torch import Tensor, nn
 
+from . import inputs
 from .priors import Prior
 from .viz import DIGIT_PALETTE
 
@@ -128,8 +129,10 @@ def _draw_background(view: _View, size_px: int) -> None:
         ax.scatter(view.prior[:, 0], view.prior[:, 1], s=2, color="0.78", linewidths=0)
     c = view.codes[:, :2]
     if view.labels is not None:
-        ax.scatter(c[:, 0], c[:, 1], c=view.labels, cmap=DIGIT_PALETTE, vmin=-0.5, vmax=9.5,
-                   s=3, alpha=0.7, linewidths=0)
+        none = view.labels < 0  # -1: no label, grey under the digits' colours
+        ax.scatter(c[none, 0], c[none, 1], s=3, alpha=0.7, color="0.6", linewidths=0)
+        ax.scatter(c[~none, 0], c[~none, 1], c=view.labels[~none], cmap=DIGIT_PALETTE, vmin=-0.5,
+                   vmax=9.5, s=3, alpha=0.7, linewidths=0)
     else:
         ax.scatter(c[:, 0], c[:, 1], s=3, alpha=0.7, color="tab:blue", linewidths=0)
     ax.set_xlim(-view.lim, view.lim)
@@ -178,8 +181,9 @@ class LatentExplorer:
 
     Args:
         models: one trained model, or ``{name: model}`` to switch between several.
-        x: images whose codes are drawn, ``(N, 784)``; the first ``n_points`` are used.
-        labels: their digits (colours the scatter), or ``None``.
+        x: images whose codes are drawn, ``(N, 784)`` (or ``(N, 28, 28)``, NumPy arrays, 0-255
+            integers: see :mod:`aae_utils.inputs`); the first ``n_points`` are used.
+        labels: their digits in [0, 9] (colours the scatter; -1: no label, grey), or ``None``.
         priors: the prior of each model (same keys as ``models``, or one prior for a single
             model); drawn in grey underneath, and the "sample" button draws from it.
         n_points: how many codes and prior samples to draw.
@@ -216,10 +220,9 @@ class LatentExplorer:
         unknown = set(priors) - set(models)
         if unknown:
             raise ValueError(f"priors for unknown models {sorted(unknown)}; models: {list(models)}")
-        if x.dim() != 2:
-            raise ValueError(f"x must be flat images (N, 784), got shape {tuple(x.shape)}")
-        if labels is not None and len(labels) != len(x):
-            raise ValueError(f"{len(labels)} labels for {len(x)} images")
+        x = inputs.images(x, "x", dim=784, device=torch.device("cpu"), check=True)
+        if labels is not None:
+            labels = inputs.labels(labels, "labels", classes=10, unlabelled=True, n=len(x), check=True)
         x = x[:n_points]
         labels = labels[:n_points] if labels is not None else None
         gen = torch.Generator().manual_seed(seed)
@@ -275,7 +278,10 @@ class LatentExplorer:
 
     def set_code(self, values: Sequence[float] | Tensor) -> None:
         """Move the point (one value per code coordinate; clipped to the sliders' range)."""
-        values = [float(v) for v in (values.tolist() if isinstance(values, Tensor) else values)]
+        values = [float(v) for v in (values.tolist() if isinstance(values, Tensor | np.ndarray)
+                                     else values)]
+        if not all(np.isfinite(values)):
+            raise ValueError(f"values must be finite numbers, got {values}")
         if len(values) != len(self.sliders):
             raise ValueError(
                 f"{self.view.name!r} has a {len(self.sliders)}-D code, got {len(values)} values"

@@ -33,7 +33,7 @@ CASES = [
     ("noise std", lambda: Discriminator(2, hidden=(4,), input_noise=-0.1), "input_noise must be >= 0"),
     ("model kind", lambda: build_model("vqvae"), "unknown model kind 'vqvae'"),
     ("latent vs decoder", lambda: build_model("ae", latent_dim=2, hidden=(4,)).decoder(torch.zeros(3, 5)),
-     r"expects a batch of shape \(N, 2\), got \(3, 5\)"),
+     r"z must be a batch of shape \(N, 2\), one row per example, got \(3, 5\)"),
     ("device name", lambda: get_device("gpu"), "device 'gpu' is unknown"),
     ("seed", lambda: seed_everything("42"), "seed must be a non-negative int"),
 ]

@@ -131,10 +131,14 @@ def test_train_val_split_is_disjoint():
 
 
 def test_image_data_checks_shapes():
-    with pytest.raises(ValueError, match="shape"):
-        ImageData(torch.zeros(4, 28, 28), torch.zeros(4, dtype=torch.long))
-    with pytest.raises(ValueError, match="match x"):
+    square = ImageData(torch.zeros(4, 10, 10), torch.zeros(4, dtype=torch.long))  # flattened
+    assert square.x.shape == (4, 100) and square.image_shape == (10, 10)
+    with pytest.raises(ValueError, match=r"x must be a batch of images of shape \(N, D\)"):
+        ImageData(torch.zeros(4, 2, 28, 28), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"y must be 1-D, shape \(4,\).*same length"):
         ImageData(torch.zeros(4, 784), torch.zeros(3, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"x has 100 values per image, which image_shape \(28, 28\)"):
+        ImageData(torch.zeros(4, 100), torch.zeros(4, dtype=torch.long))
 
 
 def _mnist_copy(tmp_path, mnist_root, damaged: str | None = None):

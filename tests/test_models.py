@@ -62,8 +62,10 @@ def test_discriminator_input_noise_only_while_training():
 
 
 def test_wrong_input_shape_is_explained():
-    with pytest.raises(ValueError, match=r"\(N, 784\).*flatten"):
-        Encoder()(torch.rand(2, 28, 28))
+    x, encoder = torch.rand(2, 784), Encoder()
+    assert torch.equal(encoder(x.view(2, 28, 28)), encoder(x))  # (N, 28, 28) is flattened
+    with pytest.raises(ValueError, match=r"x must be a batch of images of shape \(N, 784\).*got \(2, 100\)"):
+        Encoder()(torch.rand(2, 100))
     with pytest.raises(ValueError, match=r"\(N, 8\)"):
         Decoder()(torch.rand(2, 3))
 

@@ -3,6 +3,7 @@ import json
 import pytest
 import torch
 
+from aae_utils.data import ImageData
 from aae_utils.models import build_model
 from aae_utils.priors import GaussianMixturePrior, GaussianPrior
 from aae_utils.train import (
@@ -149,13 +150,20 @@ def test_fit_rejects_bad_arguments(mnist_small):
         fit(model, mnist_small, TrainConfig(epochs=1, batch_size=5000), prior=GaussianPrior(2))
 
 
-def test_divergence_is_reported(mnist_small):
+def test_a_nan_pixel_is_refused_up_front_not_reported_as_divergence(mnist_small):
+    # A NaN compares false with 0 and 1, so a range check alone let it through, and training
+    # later stopped with "training diverged ... lower the learning rate": the wrong cause.
     model = build_model("ae", **SMALL)
     data = mnist_small.subset(slice(0, 200)).to("cpu")
     data.x = data.x.clone()  # subset() shares storage; keep the session fixture intact
-    data.x[0, 0] = float("nan")
-    with pytest.raises(FloatingPointError, match="reconstruction loss became nan in epoch 1, step"):
+    data.x[3, 7] = float("nan")
+    with pytest.raises(ValueError, match=r"data.x holds 1 NaN value\(s\) \(the first at index \(3, 7\)\)"):
         fit(model, data, TrainConfig(epochs=1), progress=False)
+    data.x[3, 7] = float("inf")
+    with pytest.raises(ValueError, match=r"data.x holds 1 infinite value"):
+        fit(model, data, TrainConfig(epochs=1), progress=False)
+    with pytest.raises(ValueError, match=r"^x holds 1 infinite value"):
+        ImageData(data.x, data.y)  # the same check when the data is made
 
 
 def _config(epochs=1):
@@ -218,7 +226,7 @@ def test_stacked_discriminator_pass_matches_two_calls():
     disc = Discriminator(3, [16, 16], cond_dim=4)
     real, fake = torch.randn(5, 3), torch.randn(7, 3)
     cond = torch.eye(4)[torch.tensor([0, 1, 2, 3, 0])]
-    with pytest.raises(RuntimeError):  # a condition must match both halves
+    with pytest.raises(ValueError, match=r"cond must have shape \(12, 4\)"):  # must match both halves
         _judge(disc, real, fake, cond)
     r, f = _judge(disc, real, real * 2, cond)
     assert torch.allclose(r, disc(real, cond), atol=1e-6)

@@ -116,9 +116,11 @@ def test_bad_input_says_what_to_do(models, images):
         LatentExplorer({"a": models["plain"]}, x, priors={"b": GaussianPrior(2)})
     with pytest.raises(TypeError, match="not a torch model"):
         LatentExplorer({"a": "model.pt"}, x)
-    with pytest.raises(ValueError, match="flat images"):
-        LatentExplorer(models["plain"], x.view(-1, 28, 28))
-    with pytest.raises(ValueError, match="labels for"):
+    square = LatentExplorer(models["plain"], x.view(-1, 28, 28))  # (N, 28, 28): flattened
+    assert np.array_equal(square.view.codes, LatentExplorer(models["plain"], x).view.codes)
+    with pytest.raises(ValueError, match=r"x must be a batch of images of shape \(N, 784\)"):
+        LatentExplorer(models["plain"], x[:, :100])
+    with pytest.raises(ValueError, match=r"labels must be 1-D, shape \(\d+,\).*same length"):
         LatentExplorer(models["plain"], x, y[:5])
     e = LatentExplorer(models["plain"], x)
     with pytest.raises(ValueError, match="2-D code, got 3"):
