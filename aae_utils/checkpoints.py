@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import __version__
+from . import __version__, inputs
 from .config import checkpoint_dir, display_path, seed_everything
 from .data import ImageData, file_digest
 from .engine import History, resuming
@@ -108,9 +108,16 @@ def _plain(value):
     import numpy as np
 
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu().tolist()
-    if isinstance(value, np.generic | np.ndarray):
-        return value.tolist()
+        return _plain(value.detach().cpu().tolist())
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        item = value.item()
+        if isinstance(item, np.generic):  # no Python twin (longdouble): a float, if it is one
+            if np.issubdtype(value.dtype, np.floating):
+                return float(value)
+            raise TypeError(f"a {type(value).__module__}.{type(value).__name__}")
+        return _plain(item)
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -134,12 +141,22 @@ def plain_history(history) -> tuple[History, list[str]]:
     if not isinstance(history, dict):
         return {}, [f"the training function returned a {type(history).__name__}, not a history "
                     "dict ({'loss': [...], ...})"]
-    out, notes = {}, []
+    out, notes, first = {}, [], {}
     for key, value in history.items():
+        if str(key) in first:
+            notes.append(f"history has the keys {first[str(key)]!r} and {key!r}, both stored as "
+                         f"{str(key)!r}; only the first is kept")
+            continue
+        first[str(key)] = key
         try:
-            out[str(key)] = _plain(value)
-        except TypeError as err:
-            notes.append(f"history[{key!r}] holds {err}, which a manifest cannot store")
+            plain = _plain(value)
+            json.dumps(plain)  # what .tolist() gives may still not be JSON (complex, dates, ...)
+        except (TypeError, ValueError, RecursionError) as err:
+            what = str(err) if isinstance(err, TypeError) and str(err).startswith("a ") else (
+                f"a value JSON cannot hold ({type(err).__name__})")
+            notes.append(f"history[{key!r}] holds {what}, which a manifest cannot store")
+            continue
+        out[str(key)] = plain
     return out, notes
 
 
@@ -155,8 +172,8 @@ def data_record(data: ImageData) -> dict:
             f"{type(data).__name__}"
         )
     h = hashlib.sha256()
-    for t in (data.x, data.y):
-        t = t.detach().cpu().contiguous()
+    for t, name in ((data.x, "data.x"), (data.y, "data.y")):
+        t = inputs.as_tensor(t, name).detach().cpu().contiguous()
         h.update(f"{t.dtype}{tuple(t.shape)}".encode())
         h.update(memoryview(t.numpy()).cast("B"))
     return {"name": data.name, "n": len(data), "sha256": h.hexdigest()}
@@ -339,7 +356,7 @@ def load_or_train(
         print(f"Note: {note}; the trained model is saved and returned all the same.")
     try:
         save_checkpoint(path, model, config, history, record)
-    except OSError as err:  # disk full, read-only folder, ...
+    except Exception as err:  # disk full (OSError, or torch's RuntimeError), read-only folder, ...
         print(
             f"Could not save {name} to {display_path(path)} ({type(err).__name__}: {err}); the "
             "trained model is returned but not cached"

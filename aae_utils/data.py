@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import numbers
 import os
 import shutil
 import tempfile
@@ -92,14 +93,18 @@ def check_dataset_files(name: str, root: str | Path, train: bool = True) -> None
     key = _canonical(name)
     raw = Path(root) / DATASETS[key] / "raw"
     split = "train" if train else "t10k"
-    fix = (
-        "Delete it and load again with an internet connection (torchvision downloads a fresh "
-        "copy), or replace it with an intact copy"
-    )
     for stem in (f"{split}-images-idx3-ubyte", f"{split}-labels-idx1-ubyte"):
         for path in (raw / stem, raw / f"{stem}.gz"):
             if not path.is_file():
                 continue
+            fix = (
+                "Delete it and load again with an internet connection (torchvision downloads a "
+                "fresh copy), or replace it with an intact copy"
+                if path.suffix == ".gz" or not (raw / f"{stem}.gz").is_file() else
+                f"It may have been decompressed from {stem}.gz, which would then hold the same "
+                "damage: delete both and load again with an internet connection, or replace them "
+                "with intact copies"
+            )
             if path.suffix != ".gz":
                 expected = _idx_expected_size(path)
                 actual = path.stat().st_size
@@ -392,6 +397,7 @@ def labelled_subset(
     """
     if not isinstance(n_labels, int) or isinstance(n_labels, bool) or n_labels <= 0:
         raise ValueError(f"n_labels must be a positive int, got {n_labels!r}")
+    labels = inputs.labels(labels, "labels", classes=num_classes, device=torch.device("cpu"), check=True)
     if n_labels % num_classes:
         raise ValueError(
             f"n_labels={n_labels} is not a multiple of num_classes={num_classes}; a balanced "
@@ -429,6 +435,8 @@ def shift_images(
     """
     h, w = image_shape
     x = inputs.as_tensor(x, "x")
+    if isinstance(max_shift, numbers.Integral) and not isinstance(max_shift, bool):
+        max_shift = int(max_shift)
     if not isinstance(max_shift, int) or isinstance(max_shift, bool) or not 0 <= max_shift < min(h, w):
         raise ValueError(f"max_shift must be an int in [0, {min(h, w) - 1}], got {max_shift!r}")
     if x.ndim != 2 or x.shape[1] != h * w:
@@ -436,8 +444,7 @@ def shift_images(
             f"x must have shape (N, {h * w}) for {h}x{w} images, got {tuple(x.shape)}"
             + ("; flatten with x.reshape(len(x), -1)" if x.ndim > 2 else "")
         )
-    if not x.is_floating_point():
-        x = inputs.images(x, "x", dim=h * w)  # 0-255 integers: grey levels
+    x = inputs.images(x, "x", dim=h * w)  # 0-255 integers: grey levels; NaN, range checked
     if max_shift == 0:
         return x
     s, n = max_shift, len(x)

@@ -142,10 +142,11 @@ def fit(
     # Checked here, once, over the whole data (it may have changed since ImageData checked it):
     # a NaN pixel would otherwise surface epochs later as "training diverged".
     in_dim = getattr(model.encoder, "in_dim", None)
-    x = inputs.images(data.x, "data.x", dim=in_dim, check=True)
-    if x is not data.x:  # data.x was replaced by a NumPy array, float64 or 0-255 pixels
+    x = inputs.nonempty(inputs.images(data.x, "data.x", dim=in_dim, check=True), "data")
+    y = inputs.labels(data.y, "data.y", n=len(x), device=x.device, check=True)
+    if x is not data.x or y is not data.y:  # replaced by a NumPy array, float64, 0-255 pixels, ...
         with inputs.trusted():
-            data = ImageData(x, data.y, data.name, data.image_shape)
+            data = ImageData(x, y, data.name, data.image_shape)
     device = data.device
     if labels is None:
         labels = data.y if kind != "ssaae" else data.y.new_full(data.y.shape, -1)

@@ -61,23 +61,44 @@ def _shape(t) -> tuple:
     return tuple(t.shape)
 
 
+def _checking(check: bool | None) -> bool:
+    return check if check is not None else _CHECK_VALUES.get()
+
+
+#: Half-precision inputs are computed in float32: sums over 784 pixels in bfloat16 lose digits.
+_HALF = (torch.float16, torch.bfloat16)
+
+
 def as_tensor(value, name: str) -> Tensor:
-    """A tensor from a tensor or a NumPy array (no copy where possible)."""
+    """A tensor from a tensor or a NumPy array (or NumPy scalar), without a copy where possible.
+
+    Raises:
+        TypeError: anything else (a list, a number, None), naming ``name`` and the fix.
+        ValueError: an array of complex numbers, strings or objects.
+    """
     if isinstance(value, Tensor):
-        return value
-    if isinstance(value, np.ndarray | np.generic):
-        if value.dtype == object or value.dtype.kind in "USO":
-            raise ValueError(f"{name} must hold numbers, got a NumPy array of {value.dtype}")
-        return torch.from_numpy(np.ascontiguousarray(value))
-    if isinstance(value, list | tuple):
+        t = value
+    elif isinstance(value, np.ndarray | np.generic):
+        arr = np.asarray(value)  # a NumPy scalar becomes a 0-d array, not a 1-element one
+        if arr.dtype == object or arr.dtype.kind in "USOMmV":
+            raise ValueError(f"{name} must hold numbers, got a NumPy array of {arr.dtype}")
+        if not arr.flags.c_contiguous or not arr.flags.writeable:
+            arr = arr.copy(order="C")
+        t = torch.from_numpy(arr)
+    elif isinstance(value, list | tuple):
         raise TypeError(
             f"{name} must be a torch tensor or a NumPy array, got a {type(value).__name__}; "
             f"wrap it with torch.tensor({name})"
         )
-    raise TypeError(f"{name} must be a torch tensor or a NumPy array, got {type(value).__name__}")
+    else:
+        raise TypeError(f"{name} must be a torch tensor or a NumPy array, got {type(value).__name__}")
+    if t.is_complex():
+        raise ValueError(f"{name} must hold real numbers, got {t.dtype}")
+    return t
 
 
 def _check_finite(t: Tensor, name: str) -> None:
+    t = t.detach()
     if t.is_floating_point() and not bool(torch.isfinite(t).all()):
         nan, inf = int(torch.isnan(t).sum()), int(torch.isinf(t).sum())
         first = [int(i) for i in torch.nonzero(~torch.isfinite(t))[0]]
@@ -87,6 +108,13 @@ def _check_finite(t: Tensor, name: str) -> None:
             f"{tuple(first)}); every value must be a finite number. Find where they came from "
             "(a division by zero, a log of 0, a diverged model) and remove or replace them"
         )
+
+
+def nonempty(t: Tensor, name: str) -> Tensor:
+    """``t`` if it holds at least one example; a ValueError naming ``name`` otherwise."""
+    if len(t) == 0:
+        raise ValueError(f"{name} is empty (0 examples); pass at least one")
+    return t
 
 
 def images(
@@ -105,18 +133,19 @@ def images(
 
     Raises:
         TypeError: not a tensor or an array.
-        ValueError: wrong dtype or shape, NaN or infinite values, or floats outside [0, 1].
+        ValueError: wrong dtype or shape, NaN or infinite values, floats outside [0, 1], or
+            integers outside 0-255 or only 0 and 1 (binarised images: use ``x.float()``).
     """
     if (type(x) is Tensor and x.dtype == dtype and x.ndim == 2 and (dim is None or x.shape[1] == dim)
             and (device is None or x.device == device)):
-        if check if check is not None else _CHECK_VALUES.get():
+        if _checking(check):
             _check_pixels(x, name)
         return x  # the common case, untouched: no copy, no conversion
     x = as_tensor(x, name)
     if x.dtype == torch.bool:
         raise ValueError(f"{name} is a bool tensor; use {name}.float() for 0/1 pixels")
     if x.ndim in (3, 4) and (x.ndim == 3 or x.shape[1] == 1):
-        x = x.reshape(len(x), -1)  # (N, H, W) / (N, 1, H, W): flattened as ImageData stores them
+        x = x.flatten(1)  # (N, H, W) / (N, 1, H, W): flattened as ImageData stores them
     if x.ndim != 2 or (dim is not None and x.shape[1] != dim):
         want = f"(N, {dim})" if dim is not None else "(N, D)"
         raise ValueError(
@@ -124,16 +153,22 @@ def images(
             f"28x28 images), got {_shape(x)}"
             + ("; for one image use x[None]" if x.ndim == 1 else "")
         )
-    integer = not x.is_floating_point() and not x.is_complex()
+    integer = not x.is_floating_point()
+    if integer and _checking(check) and x.numel():
+        low, high = int(x.min()), int(x.max())
+        if low < 0 or high > 255:
+            raise ValueError(
+                f"{name} holds integers in [{low}, {high}]; integer pixels are grey levels 0-255"
+            )
+        if high == 1:
+            raise ValueError(
+                f"{name} holds integers 0 and 1 only: binarised images? Integer pixels are grey levels "
+                f"0-255 (1 would be almost white); for 0/1 pixels use {name}.float()"
+            )
     x = x.to(device=device if device is not None else x.device, dtype=dtype)
     if integer:
-        if check is not False and x.numel() and (float(x.min()) < 0 or float(x.max()) > 255):
-            raise ValueError(
-                f"{name} holds integers in [{float(x.min()):g}, {float(x.max()):g}]; integer pixels "
-                "are grey levels 0-255"
-            )
         return x / 255
-    if check if check is not None else _CHECK_VALUES.get():
+    if _checking(check):
         _check_pixels(x, name)
     return x
 
@@ -141,7 +176,7 @@ def images(
 def _check_pixels(x: Tensor, name: str) -> None:
     _check_finite(x, name)
     if x.numel():
-        low, high = float(x.min()), float(x.max())
+        low, high = float(x.detach().min()), float(x.detach().max())
         if low < 0 or high > 1:
             hint = (
                 "divide 0-255 pixels by 255 (load_dataset does)" if high > 1 and high <= 255 and low >= 0
@@ -161,12 +196,13 @@ def codes(
 
     Raises:
         TypeError: not a tensor or an array.
-        ValueError: not numbers, not 2-D, ``d`` differs from ``dim``, or NaN / infinite values.
+        ValueError: not real numbers, not 2-D, ``d`` differs from ``dim``, or NaN / infinite
+            values.
     """
     if not (type(z) is Tensor and z.dtype == dtype and (device is None or z.device == device)):
         z = as_tensor(z, name)
-        if z.dtype == torch.bool or z.is_complex():
-            raise ValueError(f"{name} must hold real numbers, got {z.dtype}")
+        if z.dtype == torch.bool:
+            raise ValueError(f"{name} must hold real numbers, got {z.dtype}; use {name}.float()")
         z = z.to(device=device if device is not None else z.device, dtype=dtype)
     if z.ndim != 2 or (dim is not None and z.shape[1] != dim):
         want = f"(N, {dim})" if dim is not None else "(N, d)"
@@ -175,7 +211,7 @@ def codes(
             + ("; for one code use z[None], for N scalars z[:, None]" if z.ndim == 1 else "")
             + ("; flatten images with x.reshape(len(x), -1)" if z.ndim > 2 else "")
         )
-    if check if check is not None else _CHECK_VALUES.get():
+    if _checking(check):
         _check_finite(z, name)
     return z
 
@@ -199,7 +235,7 @@ def labels(
     """
     if not (type(y) is Tensor and y.dtype == torch.int64 and (device is None or y.device == device)):
         y = as_tensor(y, name)
-        if y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
+        if y.is_floating_point() or y.dtype == torch.bool:
             raise ValueError(
                 f"{name} must be integer class indices, got {y.dtype}; use {name}.long() (or "
                 f"{name}.argmax(1) for one-hot rows or probabilities)"
@@ -213,7 +249,7 @@ def labels(
             + ("; use .argmax(1) for one-hot rows or probabilities" if y.ndim == 2 and y.shape[1] > 1
                else "; use .flatten()" if y.ndim == 2 else "")
         )
-    if (check if check is not None else _CHECK_VALUES.get()) and y.numel():
+    if _checking(check) and y.numel():
         low, high = int(y.min()), int(y.max())
         bottom = -1 if unlabelled else 0
         if low < bottom or (classes is not None and high >= classes):
@@ -237,25 +273,34 @@ def one_hot_or_labels(
     indices ``(N,)`` that are turned into one-hot rows."""
     if (type(cond) is Tensor and cond.ndim == 2 and cond.dtype == dtype
             and (device is None or cond.device == device)):
-        if cond.shape != (n, classes):
-            raise ValueError(f"{name} must have shape ({n}, {classes}) (one-hot rows) or ({n},) "
-                             f"(class indices), got {_shape(cond)}")
-        if _CHECK_VALUES.get():
-            _check_finite(cond, name)
-        return cond
-    cond = as_tensor(cond, name)
-    if cond.ndim == 1 and not cond.is_floating_point():
-        idx = labels(cond, name, classes=classes, n=n, device=device)
-        return torch.nn.functional.one_hot(idx, classes).to(dtype)
-    return one_hot_or_labels(cond.to(device=device if device is not None else cond.device, dtype=dtype),
-                             name, classes=classes, n=n, dtype=dtype, device=device)
+        pass  # one-hot rows as the engine passes them: only the shape is checked below
+    else:
+        cond = as_tensor(cond, name)
+        if cond.ndim == 1:
+            if cond.is_floating_point() or cond.dtype == torch.bool:
+                raise ValueError(
+                    f"{name} must be one-hot rows ({n}, {classes}) or integer class indices ({n},), "
+                    f"got {cond.dtype} of shape {_shape(cond)}; use {name}.long() for indices"
+                )
+            idx = labels(cond, name, classes=classes, n=n, device=device)
+            return torch.nn.functional.one_hot(idx, classes).to(dtype)
+        cond = cond.to(device=device if device is not None else cond.device, dtype=dtype)
+    if cond.shape != (n, classes):
+        raise ValueError(f"{name} must have shape ({n}, {classes}) (one-hot rows) or ({n},) "
+                         f"(class indices), got {_shape(cond)}")
+    if _CHECK_VALUES.get():
+        _check_finite(cond, name)
+    return cond
 
 
 def logits(t, name: str) -> Tensor:
-    """Discriminator logits as ``(B,)``: one per example; ``(B, 1)`` is squeezed."""
+    """Discriminator logits as ``(B,)``: one per example; ``(B, 1)`` is squeezed. Integers and
+    half precision become float32; bools and empty batches are refused."""
     if type(t) is not Tensor:
         t = as_tensor(t, name)
-    if not t.is_floating_point():
+    if t.dtype == torch.bool:
+        raise ValueError(f"{name} must be logits (real numbers), got {t.dtype}")
+    if not t.is_floating_point() or t.dtype in _HALF:
         t = t.float()
     if t.ndim == 2 and t.shape[1] == 1:
         t = t[:, 0]
@@ -263,17 +308,19 @@ def logits(t, name: str) -> Tensor:
         raise ValueError(
             f"{name} must be one logit per example, shape (B,) or (B, 1), got {_shape(t)}"
         )
+    nonempty(t, name)
     if _CHECK_VALUES.get():
         _check_finite(t, name)
     return t
 
 
 def batch(value, name: str, *, dtype: torch.dtype | None = None) -> Tensor:
-    """A batch ``(B, ...)`` of real numbers, one example per row (a loss's input): integers
-    become float32 (or ``dtype``); NaN and infinite values are refused unless :func:`trusted`."""
+    """A batch ``(B, ...)`` of real numbers, one example per row (a loss's input): integers and
+    half precision become float32 (or ``dtype``); empty batches are refused, and so are NaN and
+    infinite values unless inside :func:`trusted`."""
     t = value if type(value) is Tensor else as_tensor(value, name)
-    if not t.is_floating_point() or (dtype is not None and t.dtype != dtype):
-        if t.dtype == torch.bool or t.is_complex():
+    if not t.is_floating_point() or t.dtype in _HALF or (dtype is not None and t.dtype != dtype):
+        if t.dtype == torch.bool:
             raise ValueError(f"{name} must hold real numbers, got {t.dtype}")
         t = t.to(dtype if dtype is not None else torch.float32)
     if t.ndim < 2:
@@ -281,6 +328,7 @@ def batch(value, name: str, *, dtype: torch.dtype | None = None) -> Tensor:
             f"{name} must be a batch with one example per row, shape (B, ...), got {_shape(t)}; "
             "for one example use [None]"
         )
+    nonempty(t, name)
     if _CHECK_VALUES.get():
         _check_finite(t, name)
     return t
@@ -303,5 +351,5 @@ def batch_pair(a, b, name_a: str, name_b: str) -> tuple[Tensor, Tensor]:
                 f"{name_b} must have the same shape as {name_a}, {_shape(a)} (or the same batch "
                 f"size and number of values per example), got {_shape(b)}"
             )
-        a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+        a, b = a.flatten(1), b.flatten(1)
     return a, b

@@ -19,16 +19,14 @@ from torch import Tensor
 from . import inputs
 
 
-def _check_pair(x, y, names: tuple[str, str] = ("x", "y")) -> tuple[Tensor, Tensor]:
-    """Two samples of codes, ``(N, d)`` and ``(M, d)``, as float32 tensors on the CPU."""
+def _check_pair(x, y, names: tuple[str, str] = ("x", "y"), least: int = 2) -> tuple[Tensor, Tensor]:
+    """Two samples of codes, ``(N, d)`` and ``(M, d)`` with at least ``least`` points each, as
+    float32 tensors on the CPU."""
     x = inputs.codes(x, names[0], device=torch.device("cpu"), check=True)
-    y = inputs.codes(y, names[1], device=torch.device("cpu"), check=True)
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(
-            f"expected two samples of shape (N, d) and (M, d), got {tuple(x.shape)} and {tuple(y.shape)}"
-        )
-    if len(x) < 2 or len(y) < 2:
-        raise ValueError("each sample needs at least two points")
+    y = inputs.codes(y, names[1], dim=x.shape[1], device=torch.device("cpu"), check=True)
+    for t, name in ((x, names[0]), (y, names[1])):
+        if len(t) < least:
+            raise ValueError(f"{name} needs at least {least} point{'s' if least > 1 else ''}, got {len(t)}")
     return x, y
 
 
@@ -68,10 +66,10 @@ def histogram_distance(x: Tensor, y: Tensor, *, lim: float, bins: int = 20) -> f
     the square count in an extra "outside" cell, so codes that drift away are not ignored.
     It reads as "the fraction of codes that would have to move to match the prior".
     """
-    x, y = _check_pair(x, y)
+    x, y = _check_pair(x, y, least=1)
     if x.shape[1] != 2:
-        raise ValueError(f"histogram_distance compares 2-D codes, got dimension {x.shape[1]}")
-    if lim <= 0 or bins < 1:
+        raise ValueError(f"x must be 2-D codes (N, 2) for histogram_distance, got {tuple(x.shape)}")
+    if not lim > 0 or not isinstance(bins, int) or bins < 1:
         raise ValueError(f"lim must be positive and bins >= 1, got lim={lim}, bins={bins}")
 
     def hist(a: Tensor) -> Tensor:
@@ -91,7 +89,7 @@ def nearest_distance(queries: Tensor, reference: Tensor, chunk: int = 2048) -> T
 
     Large values mark "holes": places in code space that no training image maps to.
     """
-    queries, reference = _check_pair(queries, reference, ("queries", "reference"))
+    queries, reference = _check_pair(queries, reference, ("queries", "reference"), least=1)
     ref = reference
     out = [torch.cdist(q, ref).min(1).values for q in queries.split(chunk)]
     return torch.cat(out)
@@ -131,7 +129,7 @@ def cluster_labels(
     if rule not in {"paper", "majority"}:
         raise ValueError(f"rule must be 'paper' or 'majority', got {rule!r}")
     cpu = torch.device("cpu")
-    val_proba = inputs.codes(val_proba, "val_proba", device=cpu, check=True)
+    val_proba = inputs.nonempty(inputs.codes(val_proba, "val_proba", device=cpu, check=True), "val_proba")
     val_labels = inputs.labels(val_labels, "val_labels", classes=num_classes, n=len(val_proba),
                                device=cpu, check=True)
     best = val_labels[val_proba.argmax(0)]  # paper: label of each column's top example
@@ -163,8 +161,9 @@ def cluster_error(
 def _labelled_codes(train_codes, train_labels, test_codes, test_labels):
     """Codes ``(N, d)`` / ``(M, d)`` and their labels ``(N,)`` / ``(M,)``, checked, on the CPU."""
     cpu = torch.device("cpu")
-    xtr = inputs.codes(train_codes, "train_codes", device=cpu, check=True).detach()
-    xte = inputs.codes(test_codes, "test_codes", dim=xtr.shape[1], device=cpu, check=True).detach()
+    xtr = inputs.nonempty(inputs.codes(train_codes, "train_codes", device=cpu, check=True), "train_codes")
+    xte = inputs.codes(test_codes, "test_codes", dim=xtr.shape[1], device=cpu, check=True)
+    xtr, xte = xtr.detach(), inputs.nonempty(xte, "test_codes").detach()
     ytr = inputs.labels(train_labels, "train_labels", n=len(xtr), device=cpu, check=True)
     yte = inputs.labels(test_labels, "test_labels", n=len(xte), device=cpu, check=True)
     return xtr, ytr, xte, yte

@@ -58,6 +58,16 @@ def frozen(module: nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
+def _cond(cond, name: str, net: nn.Module, x) -> Tensor | None:
+    """A label condition for ``net`` (built with ``cond_dim``): one-hot rows, or class indices
+    turned into them (:func:`aae_utils.inputs.one_hot_or_labels`); None passes through."""
+    if cond is None or not net.cond_dim:
+        return cond  # the network itself says whether it needs one
+    w = next(net.parameters())
+    return inputs.one_hot_or_labels(cond, name, classes=net.cond_dim, n=len(x), dtype=w.dtype,
+                                    device=w.device)
+
+
 def _step(opt: torch.optim.Optimizer, loss: Tensor) -> None:
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -87,12 +97,14 @@ def reconstruction_phase(
         x: images ``(B, 784)`` in [0, 1].
         opt: optimiser of the encoder's and the decoder's parameters.
         kind: ``"bce"`` (Bernoulli pixels) or ``"mse"``.
-        decoder_cond: one-hot labels ``(B, classes)`` for a decoder built with ``cond_dim``.
+        decoder_cond: the labels for a decoder built with ``cond_dim``: one-hot rows
+            ``(B, cond_dim)`` or class indices ``(B,)``.
 
     Returns:
         The loss, a detached 0-d tensor.
     """
     z = model.code(x)
+    decoder_cond = _cond(decoder_cond, "decoder_cond", model.decoder, x)
     loss = reconstruction_loss(model.decoder(z, decoder_cond), x, kind)
     _step(opt, loss)
     return loss.detach()
@@ -120,14 +132,16 @@ def discriminator_phase(
         x: images ``(B, 784)``.
         prior_samples: :math:`z' \sim p(z)`, shape ``(B', latent_dim)``.
         opt: optimiser of the discriminator's parameters.
-        disc_cond: one-hot labels ``(B, cond_dim)`` for a label-conditioned discriminator
-            (Section 2.3); the same rows condition the prior samples and the codes.
+        disc_cond: the labels for a label-conditioned discriminator (Section 2.3), one-hot rows
+            ``(B, cond_dim)`` or class indices ``(B,)``; the same rows condition the prior
+            samples and the codes.
 
     Returns:
         ``(loss, accuracy)`` as detached 0-d tensors; accuracy 0.5 means fooled.
     """
     with torch.no_grad():
         fake = model.code(x)
+    disc_cond = _cond(disc_cond, "disc_cond", model.discriminator, x)
     real_logits, fake_logits = _judge(model.discriminator, prior_samples, fake, disc_cond,
                                       "prior_samples")
     loss = discriminator_loss(real_logits, fake_logits)
@@ -148,7 +162,6 @@ def _judge(
     real = inputs.codes(real, name, dim=fake.shape[1], dtype=fake.dtype, device=fake.device)
     both = torch.cat([real, fake])
     if cond is not None:
-        cond = inputs.as_tensor(cond, "disc_cond").to(fake.device)
         cond = torch.cat([cond, cond])
     return discriminator(both, cond).split([len(real), len(fake)])
 
@@ -179,6 +192,7 @@ def generator_phase(
     Returns:
         The loss, a detached 0-d tensor.
     """
+    disc_cond = _cond(disc_cond, "disc_cond", model.discriminator, x)
     with frozen(model.discriminator):
         fake_logits = model.discriminator(model.code(x), disc_cond)
         loss = minimax_generator_loss(fake_logits) if minimax else generator_loss(fake_logits)
@@ -203,6 +217,7 @@ def vae_phase(
     """
     mu, logvar = model.encoder(x)
     z = GaussianEncoder.reparameterise(mu, logvar)
+    decoder_cond = _cond(decoder_cond, "decoder_cond", model.decoder, x)
     rec = reconstruction_loss(model.decoder(z, decoder_cond), x, kind)
     kl = gaussian_kl(mu, logvar)
     _step(opt, rec + beta * kl)
@@ -238,6 +253,8 @@ def head_penalty(heads: Tensor, spacing: float) -> Tensor:
     r""":math:`\sum_{i<j} \max(0, \eta - \lVert W_i - W_j \rVert_2)`: zero once every two
     cluster heads (rows of ``heads``, shape ``(K, head_dim)``) are at least
     :math:`\eta` = ``spacing`` apart (the paper's Section 7 cost)."""
+    heads = inputs.codes(heads, "heads", dtype=heads.dtype if isinstance(heads, Tensor)
+                         and heads.is_floating_point() else torch.float32)
     dist = torch.cdist(heads, heads)
     i, j = torch.triu_indices(len(heads), len(heads), offset=1, device=heads.device)
     return F.relu(spacing - dist[i, j]).sum()

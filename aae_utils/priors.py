@@ -40,6 +40,11 @@ class Prior:
         Returns:
             Codes of shape ``(n, dim)`` (float32, on the CPU).
         """
+        if isinstance(n_or_labels, list | tuple):
+            raise TypeError(
+                f"labels must be a tensor or a NumPy array of class indices, got a "
+                f"{type(n_or_labels).__name__}; wrap it with torch.tensor(labels)"
+            )
         if isinstance(n_or_labels, Tensor | np.ndarray):
             if not self.num_classes:
                 raise ValueError(f"{type(self).__name__} is not split by label; pass a count")
@@ -183,6 +188,8 @@ class SwissRollPrior(Prior):
         t = t if t.is_floating_point() else t.float()
         if t.ndim != 1:
             raise ValueError(f"t must be 1-D, got shape {tuple(t.shape)}")
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError("t must hold finite positions in [0, 1], got NaN or infinite values")
         if len(t) and (t.min() < 0 or t.max() > 1):
             raise ValueError("positions t along the swiss roll must lie in [0, 1]")
         s = t.sqrt()

@@ -113,6 +113,8 @@ class Recipe:
     def labels_for(self, data: ImageData) -> Tensor | None:
         """Labels for the discriminator: all of them, or ``labelled_per_class`` per digit and
         -1 ("no label") for the rest; None when the recipe uses no labels."""
+        if not isinstance(data, ImageData):
+            raise TypeError(f"data must be an ImageData (load_dataset gives one), got {type(data).__name__}")
         if self.all_labels:
             return data.y
         if self.labelled_per_class is None:

@@ -284,7 +284,8 @@ class LatentExplorer:
             raise ValueError(f"values must be finite numbers, got {values}")
         if len(values) != len(self.sliders):
             raise ValueError(
-                f"{self.view.name!r} has a {len(self.sliders)}-D code, got {len(values)} values"
+                f"values must have one number per code coordinate: {self.view.name!r} has a "
+                f"{len(self.sliders)}-D code, got {len(values)} values"
             )
         self._hold = True
         try:

@@ -92,7 +92,8 @@ def _train_returning(value):
     ({"recon": [np.float32(1.5), np.float64(0.5)], "steps": [np.int64(3)]},
      {"recon": [1.5, 0.5], "steps": [3]}),
     ({"recon": np.array([1.5, 0.5])}, {"recon": [1.5, 0.5]}),
-], ids=["0-d tensors", "1-d tensor", "numpy scalars", "numpy array"])
+    ({"recon": [np.longdouble(1.5)]}, {"recon": [1.5]}),
+], ids=["0-d tensors", "1-d tensor", "numpy scalars", "numpy array", "numpy longdouble"])
 def test_history_of_tensors_or_numpy_numbers_is_stored_as_floats(tmp_path, capsys, history, stored):
     model, returned = load_or_train("m", CONFIG, _train_returning(history), directory=tmp_path)
     assert returned == stored and all(type(v) in (float, int) for vs in returned.values() for v in vs)
@@ -102,11 +103,23 @@ def test_history_of_tensors_or_numpy_numbers_is_stored_as_floats(tmp_path, capsy
     assert torch.equal(again.decoder.net[0].bias, model.decoder.net[0].bias)
 
 
+def _self_containing():
+    history = {"recon": [1.0], "a": []}
+    history["a"].append(history)
+    return history
+
+
 @pytest.mark.parametrize("history, note", [
     (None, "returned None instead of its history"),
     ([1.0, 2.0], "returned a list, not a history dict"),
     ({"recon": [1.0], "model": torch.nn.Linear(2, 2)}, "history['model'] holds a torch.nn."),
-], ids=["None", "a list", "a module in the history"])
+    ({"recon": [1.0], "z": [np.complex128(1 + 2j)]}, "history['z'] holds a builtins.complex"),
+    ({"recon": [1.0], "z": torch.tensor([1 + 2j])}, "history['z'] holds a builtins.complex"),
+    ({"recon": [1.0], "when": [np.datetime64("2024-01-01")]}, "history['when'] holds a datetime.date"),
+    ({1: [1.0], "1": [2.0]}, "history has the keys 1 and '1', both stored as '1'"),
+    (_self_containing(), "history['a'] holds a value JSON cannot hold (RecursionError)"),
+], ids=["None", "a list", "a module in the history", "numpy complex", "complex tensor", "a date",
+        "colliding keys", "a history that contains itself"])
 def test_a_history_a_manifest_cannot_hold_never_loses_the_model(tmp_path, capsys, history, note):
     model, returned = load_or_train("m", CONFIG, _train_returning(history), directory=tmp_path)
     out = capsys.readouterr().out
@@ -117,11 +130,14 @@ def test_a_history_a_manifest_cannot_hold_never_loses_the_model(tmp_path, capsys
     assert "Loaded m" in capsys.readouterr().out  # cached: a rerun does not train again
 
 
-def test_a_failed_save_still_returns_the_trained_model(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"),
+                                   RuntimeError("[enforce fail at inline_container.cc] unexpected pos")],
+                         ids=["OSError", "torch's RuntimeError on a full disk"])
+def test_a_failed_save_still_returns_the_trained_model(tmp_path, monkeypatch, capsys, error):
     from aae_utils import checkpoints
 
     def full_disk(*args, **kwargs):
-        raise OSError(28, "No space left on device")
+        raise error
 
     monkeypatch.setattr(checkpoints, "save_checkpoint", full_disk)
     model, history = load_or_train("m", CONFIG, _train_returning({"recon": [1.0]}), directory=tmp_path)
