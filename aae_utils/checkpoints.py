@@ -166,11 +166,7 @@ def data_record(data: ImageData) -> dict:
     Two datasets with the same name but other images (another subset, Fashion-MNIST loaded
     under another name) get different digests. About 0.1 s for all 60,000 MNIST images.
     """
-    if not isinstance(data, ImageData):
-        raise TypeError(
-            f"data must be the ImageData the model trains on (load_dataset gives one), got "
-            f"{type(data).__name__}"
-        )
+    ImageData.require(data)
     h = hashlib.sha256()
     for t, name in ((data.x, "data.x"), (data.y, "data.y")):
         t = inputs.as_tensor(t, name).detach().cpu().contiguous()
@@ -241,9 +237,10 @@ def save_checkpoint(
 
 
 def _try_load(
-    path: Path, config: dict, data: dict | None, model: nn.Module, device
+    path: Path, canonical: dict, data: dict | None, model: nn.Module, device
 ) -> tuple[History | None, str]:
-    """Load a checkpoint into ``model`` if it is intact and matches; else say why not."""
+    """Load a checkpoint into ``model`` if it is intact and matches ``canonical`` (the config as
+    :func:`_canonical_config` gives it) and ``data``; else say why not."""
     manifest_path = path.with_suffix(".json")
     if not path.exists() or not manifest_path.exists():
         return None, "no checkpoint yet"
@@ -251,9 +248,8 @@ def _try_load(
         manifest = json.loads(manifest_path.read_text())
     except (OSError, json.JSONDecodeError):
         return None, "its manifest is unreadable"
-    wanted = _canonical_config(config)
-    if manifest.get("config") != wanted:
-        changed = _differences(manifest.get("config"), wanted)
+    if manifest.get("config") != canonical:
+        changed = _differences(manifest.get("config"), canonical)
         return None, f"it was trained with a different config ({changed})"
     if data is not None and manifest.get("data") != data:
         if "data" not in manifest:
@@ -335,7 +331,7 @@ def load_or_train(
     if not isinstance(model, nn.Module):
         raise TypeError(f"build() must return a torch model (nn.Module), got {type(model).__name__}")
     model = model.to(device)
-    history, why = _try_load(path, config, record, model, device)
+    history, why = _try_load(path, canonical, record, model, device)
     if history is not None:
         total = sum(history.get("seconds", []))
         print(

@@ -155,6 +155,16 @@ class ImageData:
                 f"not match; pass image_shape=(height, width) with height * width = {self.x.shape[1]}"
             )
 
+    @staticmethod
+    def require(value, name: str = "data") -> ImageData:
+        """``value`` if it is an ImageData; a TypeError naming ``name`` and the fix otherwise."""
+        if not isinstance(value, ImageData):
+            raise TypeError(
+                f"{name} must be the ImageData the model trains on (load_dataset gives one; wrap "
+                f"your own tensors or arrays as ImageData(x, y)), got {type(value).__name__}"
+            )
+        return value
+
     def __len__(self) -> int:
         return self.x.shape[0]
 
@@ -257,14 +267,15 @@ def load_dataset(
     raw = root / DATASETS[key] / "raw"
     check_dataset_files(key, root, train)
     with tempfile.TemporaryDirectory(prefix="aae-data-") as scratch:
-        files = []
+        files, unpacked = [], False
         for path in _split_files(raw, train):
             gz = path.with_name(path.name + ".gz")
             if not path.is_file() and gz.is_file():
                 path = _decompress(gz, Path(scratch))
-                if path.parent == raw:
-                    check_dataset_files(key, root, train)  # the new file is whole and official
+                unpacked |= path.parent == raw
             files.append(path)
+        if unpacked:
+            check_dataset_files(key, root, train)  # the new files are whole and official
         if all(f.is_file() for f in files):
             images, labels = read_image_file(str(files[0])), read_label_file(str(files[1]))
         else:

@@ -134,11 +134,7 @@ def fit(
         raise ValueError(
             f"prior has dim {prior.dim} but the model's latent_dim is {model.latent_dim}"
         )
-    if not isinstance(data, ImageData):
-        raise TypeError(
-            f"data must be an ImageData (load_dataset gives one; wrap your own tensors or arrays "
-            f"as ImageData(x, y)), got {type(data).__name__}"
-        )
+    ImageData.require(data)
     # Checked here, once, over the whole data (it may have changed since ImageData checked it):
     # a NaN pixel would otherwise surface epochs later as "training diverged".
     in_dim = getattr(model.encoder, "in_dim", None)

@@ -52,17 +52,13 @@ def trusted() -> Iterator[None]:
         _CHECK_VALUES.reset(token)
 
 
-def checking() -> bool:
-    """False inside :func:`trusted`."""
-    return _CHECK_VALUES.get()
+def checking(check: bool | None = None) -> bool:
+    """Whether to check values: ``check`` if given, else False inside :func:`trusted`."""
+    return check if check is not None else _CHECK_VALUES.get()
 
 
 def _shape(t) -> tuple:
     return tuple(t.shape)
-
-
-def _checking(check: bool | None) -> bool:
-    return check if check is not None else _CHECK_VALUES.get()
 
 
 #: Half-precision inputs are computed in float32: sums over 784 pixels in bfloat16 lose digits.
@@ -138,7 +134,7 @@ def images(
     """
     if (type(x) is Tensor and x.dtype == dtype and x.ndim == 2 and (dim is None or x.shape[1] == dim)
             and (device is None or x.device == device)):
-        if _checking(check):
+        if checking(check):
             _check_pixels(x, name)
         return x  # the common case, untouched: no copy, no conversion
     x = as_tensor(x, name)
@@ -154,7 +150,7 @@ def images(
             + ("; for one image use x[None]" if x.ndim == 1 else "")
         )
     integer = not x.is_floating_point()
-    if integer and _checking(check) and x.numel():
+    if integer and checking(check) and x.numel():
         low, high = int(x.min()), int(x.max())
         if low < 0 or high > 255:
             raise ValueError(
@@ -168,7 +164,7 @@ def images(
     x = x.to(device=device if device is not None else x.device, dtype=dtype)
     if integer:
         return x / 255
-    if _checking(check):
+    if checking(check):
         _check_pixels(x, name)
     return x
 
@@ -211,7 +207,7 @@ def codes(
             + ("; for one code use z[None], for N scalars z[:, None]" if z.ndim == 1 else "")
             + ("; flatten images with x.reshape(len(x), -1)" if z.ndim > 2 else "")
         )
-    if _checking(check):
+    if checking(check):
         _check_finite(z, name)
     return z
 
@@ -249,7 +245,7 @@ def labels(
             + ("; use .argmax(1) for one-hot rows or probabilities" if y.ndim == 2 and y.shape[1] > 1
                else "; use .flatten()" if y.ndim == 2 else "")
         )
-    if _checking(check) and y.numel():
+    if checking(check) and y.numel():
         low, high = int(y.min()), int(y.max())
         bottom = -1 if unlabelled else 0
         if low < bottom or (classes is not None and high >= classes):
@@ -288,7 +284,7 @@ def one_hot_or_labels(
     if cond.shape != (n, classes):
         raise ValueError(f"{name} must have shape ({n}, {classes}) (one-hot rows) or ({n},) "
                          f"(class indices), got {_shape(cond)}")
-    if _CHECK_VALUES.get():
+    if checking():
         _check_finite(cond, name)
     return cond
 
@@ -309,7 +305,7 @@ def logits(t, name: str) -> Tensor:
             f"{name} must be one logit per example, shape (B,) or (B, 1), got {_shape(t)}"
         )
     nonempty(t, name)
-    if _CHECK_VALUES.get():
+    if checking():
         _check_finite(t, name)
     return t
 
@@ -329,7 +325,7 @@ def batch(value, name: str, *, dtype: torch.dtype | None = None) -> Tensor:
             "for one example use [None]"
         )
     nonempty(t, name)
-    if _CHECK_VALUES.get():
+    if checking():
         _check_finite(t, name)
     return t
 

@@ -90,8 +90,7 @@ def nearest_distance(queries: Tensor, reference: Tensor, chunk: int = 2048) -> T
     Large values mark "holes": places in code space that no training image maps to.
     """
     queries, reference = _check_pair(queries, reference, ("queries", "reference"), least=1)
-    ref = reference
-    out = [torch.cdist(q, ref).min(1).values for q in queries.split(chunk)]
+    out = [torch.cdist(q, reference).min(1).values for q in queries.split(chunk)]
     return torch.cat(out)
 
 

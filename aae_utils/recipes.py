@@ -113,8 +113,7 @@ class Recipe:
     def labels_for(self, data: ImageData) -> Tensor | None:
         """Labels for the discriminator: all of them, or ``labelled_per_class`` per digit and
         -1 ("no label") for the rest; None when the recipe uses no labels."""
-        if not isinstance(data, ImageData):
-            raise TypeError(f"data must be an ImageData (load_dataset gives one), got {type(data).__name__}")
+        ImageData.require(data)
         if self.all_labels:
             return data.y
         if self.labelled_per_class is None:
@@ -262,8 +261,7 @@ def train_recipe(r: Recipe, data: ImageData, **fit_kwargs) -> tuple[nn.Module, H
     The checkpoint is reused only if it was trained on the same images (name, size and digest
     of the training tensors): the same recipe on Fashion-MNIST trains its own model.
     """
-    if not isinstance(data, ImageData):
-        raise TypeError(f"data must be an ImageData (load_dataset gives one), got {type(data).__name__}")
+    ImageData.require(data)
     if r.n_train is not None and r.n_train > len(data):
         raise ValueError(f"recipe {r.name} needs {r.n_train} training images, data has {len(data)}")
     subset = data if r.n_train is None else data.subset(slice(0, r.n_train))

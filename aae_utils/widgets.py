@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from . import inputs
 from .priors import Prior
-from .viz import DIGIT_PALETTE
+from .viz import _scatter
 
 #: More sliders than this would not fit beside the pictures; such codes are too wide to explore
 #: by hand anyway.
@@ -127,14 +127,7 @@ def _draw_background(view: _View, size_px: int) -> None:
     ax = fig.add_axes((0.15, 0.14, 0.8, 0.78))  # room for the labels and the title
     if view.prior is not None:
         ax.scatter(view.prior[:, 0], view.prior[:, 1], s=2, color="0.78", linewidths=0)
-    c = view.codes[:, :2]
-    if view.labels is not None:
-        none = view.labels < 0  # -1: no label, grey under the digits' colours
-        ax.scatter(c[none, 0], c[none, 1], s=3, alpha=0.7, color="0.6", linewidths=0)
-        ax.scatter(c[~none, 0], c[~none, 1], c=view.labels[~none], cmap=DIGIT_PALETTE, vmin=-0.5,
-                   vmax=9.5, s=3, alpha=0.7, linewidths=0)
-    else:
-        ax.scatter(c[:, 0], c[:, 1], s=3, alpha=0.7, color="tab:blue", linewidths=0)
+    _scatter(ax, view.codes[:, :2], view.labels, s=3, alpha=0.7)  # digits coloured, -1 grey
     ax.set_xlim(-view.lim, view.lim)
     ax.set_ylim(-view.lim, view.lim)
     ax.set_xlabel("$z_1$", fontsize=9)
