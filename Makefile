@@ -6,14 +6,16 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+STUDENT_NOTEBOOKS := $(addprefix student/,$(NOTEBOOKS))
 
-.PHONY: help install lab test unit notebooks lint hygiene hooks course site clean-checkpoints
+.PHONY: help install lab test unit notebooks lint hygiene hooks course site student clean-checkpoints
 
 help:
 	@echo "make lab     - set up .venv if needed and open the course in JupyterLab"
 	@echo "make test    - set up .venv if needed, lint, unit tests, every notebook in fast mode"
 	@echo "make course  - run every notebook in default mode and store its outputs"
 	@echo "make site    - build the course site (static HTML) from the stored outputs"
+	@echo "make student - write the student edition (solutions replaced by placeholders) to student/"
 	@echo "make hooks   - install the pre-commit hook (ruff, links, clean notebook outputs)"
 	@echo "make clean-checkpoints - delete cached trained models (data/checkpoints)"
 
@@ -32,9 +34,10 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-# The whole suite. AAE_FAST=1 makes every notebook train on tiny subsets for seconds.
-test: $(STAMP) lint
-	AAE_FAST=1 AAE_PROGRESS=0 $(BIN)/python -m pytest tests $(NOTEBOOKS) \
+# The whole suite. AAE_FAST=1 makes every notebook train on tiny subsets for seconds. Both
+# editions run: the instructor's (solutions in place) and the student's (every check "not done").
+test: $(STAMP) lint student
+	AAE_FAST=1 AAE_PROGRESS=0 $(BIN)/python -m pytest tests $(NOTEBOOKS) $(STUDENT_NOTEBOOKS) \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider
 
 unit: $(STAMP)
@@ -42,7 +45,7 @@ unit: $(STAMP)
 
 # ruff reads notebooks natively (pyproject: extend-include *.ipynb), so one tool covers all.
 lint: $(STAMP)
-	$(BIN)/ruff check aae_utils tests notebooks bench
+	$(BIN)/ruff check aae_utils tests notebooks bench tools
 
 # What the pre-commit hook checks besides ruff: links pinned to the release, clean outputs.
 hygiene: $(STAMP)
@@ -58,6 +61,10 @@ hooks: $(STAMP)
 course: $(STAMP)
 	AAE_FAST=0 AAE_PROGRESS=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.store_widget_state=False $(NOTEBOOKS)
+
+# The student edition, for lecturers to hand out (tools/editions.py: nbgrader's ClearSolutions).
+student: $(STAMP)
+	$(BIN)/python tools/editions.py student
 
 clean-checkpoints:
 	rm -rf data/checkpoints

@@ -16,7 +16,8 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.viz` - image grids, latent scatters, manifold sweeps, loss curves
 - :mod:`aae_utils.metrics` - codes vs prior (MMD, histogram distance, holes); error rate,
   clustering protocols, linear probe, k-NN
-- :mod:`aae_utils.checks` - self-checking exercises
+- :mod:`aae_utils.checks` - how an exercise is checked (numbers, text, tensors, gradients)
+- :mod:`aae_utils.exercises` - each notebook's exercises: cases, references, wrong answers
 - :mod:`aae_utils.recipes` - the models the notebooks train, defined once
 - :mod:`aae_utils.reproduction` - the recorded full-length runs of ``bench/reproduce.py``
 - :mod:`aae_utils.notebook` - ``setup_notebook()``, the opening cell of every notebook

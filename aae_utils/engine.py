@@ -26,16 +26,7 @@ from torch import Tensor, nn
 from . import inputs
 from .config import seed_everything, show_progress
 from .data import ImageData, batches, shift_images
-from .phases import (
-    classification_phase,
-    discriminator_phase,
-    generator_phase,
-    reconstruction_phase,
-    ss_discriminator_phase,
-    ss_generator_phase,
-    ss_reconstruction_phase,
-    vae_phase,
-)
+from .phases import choose_phases, only_set
 from .priors import CategoricalPrior, GaussianPrior, Prior
 from .train_config import TrainConfig
 
@@ -92,6 +83,7 @@ def fit(
     callback: Callable[[int, nn.Module], dict[str, float]] | None = None,
     progress: bool | None = None,
     resume: ResumeStore | None = None,
+    phases: dict[str, Callable] | None = None,
 ) -> History:
     """Train an AE, VAE, AAE or semi-supervised AAE (by ``model.kind``); return its history.
 
@@ -112,6 +104,9 @@ def fit(
             :func:`load_or_train` this is set for you: after every epoch the state is saved,
             and after an interruption (Ctrl-C, "interrupt kernel") the next call resumes from
             the last complete epoch, with the same result as an uninterrupted run on a CPU.
+        phases: your own phase functions in place of the library's, by name (see
+            :data:`aae_utils.phases.PHASE_NAMES`), each with the signature of the one it replaces in
+            :mod:`aae_utils.phases`: how a notebook trains with the learner's code.
 
     Raises:
         FloatingPointError: a loss became NaN or infinite; the message names the phase,
@@ -150,7 +145,8 @@ def fit(
     model.to(device).train()
     seed_everything(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    keys, optimizers, step = _STEPPERS[kind](model, config, prior, data, labels, gen, device)
+    chosen = choose_phases(kind, phases)
+    keys, optimizers, step = _STEPPERS[kind](model, config, prior, data, labels, gen, device, chosen)
     schedulers = [
         torch.optim.lr_scheduler.LinearLR(
             o, start_factor=1.0, end_factor=config.lr_decay, total_iters=max(config.epochs - 1, 1)
@@ -236,16 +232,16 @@ def fit(
 Stepper = tuple[tuple[str, ...], list[torch.optim.Optimizer], Callable[[Tensor, Tensor], Tensor]]
 
 
-def _ae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+def _ae_stepper(model, config, prior, data, labels, gen, device, P) -> Stepper:
     opt = _optimizer(model.parameters(), config, config.lr, config.momentum)
 
     def step(xb: Tensor, yb: Tensor) -> Tensor:
-        return reconstruction_phase(model, xb, opt, kind=config.recon)[None]
+        return P["reconstruction"](model, xb, opt, **only_set(kind=config.recon))[None]
 
     return ("recon",), [opt], step
 
 
-def _vae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+def _vae_stepper(model, config, prior, data, labels, gen, device, P) -> Stepper:
     opt = _optimizer(model.parameters(), config, config.lr, config.momentum)
     cond_dim = model.decoder.cond_dim
     if cond_dim and (labels.min() < 0 or labels.max() >= cond_dim):
@@ -254,13 +250,13 @@ def _vae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
 
     def step(xb: Tensor, yb: Tensor) -> Tensor:
         cond = F.one_hot(yb, cond_dim).float() if cond_dim else None
-        rec, kl = vae_phase(model, xb, opt, kind=config.recon, beta=config.beta, decoder_cond=cond)
+        rec, kl = P["vae"](model, xb, opt, kind=config.recon, beta=config.beta, decoder_cond=cond)
         return torch.stack([rec, kl, rec + config.beta * kl])
 
     return ("recon", "kl", "loss"), [opt], step
 
 
-def _aae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+def _aae_stepper(model, config, prior, data, labels, gen, device, P) -> Stepper:
     disc_cond_dim = model.discriminator.cond_dim
     dec_cond_dim = model.decoder.cond_dim
     n = len(labels)
@@ -294,21 +290,21 @@ def _aae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
 
     def step(xb: Tensor, yb: Tensor) -> Tensor:
         dcond = F.one_hot(yb, dec_cond_dim).float() if dec_cond_dim else None
-        rec = reconstruction_phase(model, xb, opt_rec, kind=config.recon, decoder_cond=dcond)
+        rec = P["reconstruction"](model, xb, opt_rec, **only_set(kind=config.recon, decoder_cond=dcond))
         if disc_cond_dim:
             ccond = _disc_cond(yb, disc_cond_dim)
             real = _prior_for_labels(prior, yb, gen, device)
         else:
             ccond = None
             real = prior.sample(len(xb), generator=gen).to(device)
-        d_loss, d_acc = discriminator_phase(model, xb, real, opt_disc, disc_cond=ccond)
-        g_loss = generator_phase(model, xb, opt_gen, disc_cond=ccond, minimax=minimax)
+        d_loss, d_acc = P["discriminator"](model, xb, real, opt_disc, **only_set(disc_cond=ccond))
+        g_loss = P["generator"](model, xb, opt_gen, **only_set(disc_cond=ccond, minimax=minimax))
         return torch.stack([rec, d_loss, g_loss, d_acc])
 
     return ("recon", "disc", "gen", "disc_acc"), [opt_rec, opt_disc, opt_gen], step
 
 
-def _ssaae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
+def _ssaae_stepper(model, config, prior, data, labels, gen, device, P) -> Stepper:
     k = model.num_classes
     if labels.shape != (len(labels),) or labels.min() < -1 or labels.max() >= k:
         raise ValueError(
@@ -342,13 +338,13 @@ def _ssaae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
 
     def step(xb: Tensor, yb: Tensor) -> Tensor:
         n = len(xb)
-        rec = ss_reconstruction_phase(
+        rec = P["reconstruction"](
             model, xb, opt_rec, kind=config.recon, head_spacing=config.head_spacing
         )
         y_real = class_prior.sample(n, generator=gen).to(device)
         z_real = style_prior.sample(n, generator=gen).to(device)
-        d_loss, acc_y, acc_z = ss_discriminator_phase(model, xb, y_real, z_real, opt_disc)
-        g_loss = ss_generator_phase(model, xb, opt_gen)
+        d_loss, acc_y, acc_z = P["discriminator"](model, xb, y_real, z_real, opt_disc)
+        g_loss = P["generator"](model, xb, opt_gen)
         c_loss = zero
         if opt_class is not None:
             # A labelled mini-batch of the same size, drawn with replacement: with 100 labels
@@ -357,7 +353,7 @@ def _ssaae_stepper(model, config, prior, data, labels, gen, device) -> Stepper:
             x_lab = shift_images(  # label_shift 0 (the paper): the images as stored
                 data.x[pick], config.label_shift, image_shape=data.image_shape, generator=gen
             )
-            c_loss = classification_phase(model, x_lab, labels[pick], opt_class)
+            c_loss = P["classification"](model, x_lab, labels[pick], opt_class)
         return torch.stack([rec, d_loss, g_loss, acc_y, acc_z, c_loss])
 
     keys = ("recon", "disc", "gen", "disc_acc_y", "disc_acc_z", "class")

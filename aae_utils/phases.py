@@ -23,7 +23,7 @@ reduction (Section 7).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -326,3 +326,36 @@ def classification_phase(
     loss = F.cross_entropy(logits, y)
     _step(opt, loss)
     return loss.detach()
+
+
+# --- which phases each model runs ------------------------------------------------------------
+
+#: The phases each kind of model runs per mini-batch, by the name ``fit(phases=...)`` uses.
+PHASE_NAMES = {
+    "ae": {"reconstruction": reconstruction_phase},
+    "vae": {"vae": vae_phase},
+    "aae": {"reconstruction": reconstruction_phase, "discriminator": discriminator_phase,
+            "generator": generator_phase},
+    "ssaae": {"reconstruction": ss_reconstruction_phase, "discriminator": ss_discriminator_phase,
+              "generator": ss_generator_phase, "classification": classification_phase},
+}
+
+
+def choose_phases(kind: str, phases: dict[str, Callable] | None) -> dict[str, Callable]:
+    """The library's phases for ``kind`` with the ones named in ``phases`` replaced (how a
+    notebook trains with the learner's own phase). Raises ValueError for an unknown name."""
+    chosen = dict(PHASE_NAMES[kind])
+    for name, fn in (phases or {}).items():
+        if name not in chosen or not callable(fn):
+            raise ValueError(f"phases: a {kind!r} model runs {sorted(chosen)}; got {name!r}: "
+                             f"{fn!r} (a function with the signature of the phase it replaces "
+                             "in aae_utils.phases)")
+        chosen[name] = fn
+    return chosen
+
+
+def only_set(**kwargs) -> dict:
+    """The keyword arguments that differ from a phase's defaults: a learner's phase written
+    without the options (labels, minimax) still runs the plain model."""
+    return {k: v for k, v in kwargs.items()
+            if not (v is None or v is False or (isinstance(v, str) and v == "bce"))}

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from aae_utils import checkpoints, engine
+from aae_utils import checkpoints, engine, phases
 from aae_utils.models import build_model
 from aae_utils.priors import GaussianPrior
 from aae_utils.train import TrainConfig, fit, load_or_train
@@ -44,7 +44,7 @@ def test_interrupted_run_resumes_to_the_same_result(data, tmp_path, monkeypatch,
     reference, ref_history = load_or_train("a", AAE_CONFIG, _train_fn(data), directory=tmp_path / "ref")
 
     calls = {"n": 0}
-    real_phase = engine.generator_phase
+    real_phase = phases.PHASE_NAMES["aae"]["generator"]
     steps_per_epoch = len(data) // 100
 
     def interrupt_in_epoch_2(*args, **kwargs):
@@ -53,7 +53,7 @@ def test_interrupted_run_resumes_to_the_same_result(data, tmp_path, monkeypatch,
             raise KeyboardInterrupt
         return real_phase(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "generator_phase", interrupt_in_epoch_2)
+    monkeypatch.setitem(phases.PHASE_NAMES["aae"], "generator", interrupt_in_epoch_2)
     directory = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         load_or_train("a", AAE_CONFIG, _train_fn(data), directory=directory)
@@ -62,7 +62,7 @@ def test_interrupted_run_resumes_to_the_same_result(data, tmp_path, monkeypatch,
     assert (directory / "a.partial.pt").exists()
     assert not (directory / "a.pt").exists()  # no finished checkpoint was faked
 
-    monkeypatch.setattr(engine, "generator_phase", real_phase)
+    monkeypatch.setitem(phases.PHASE_NAMES["aae"], "generator", real_phase)
     resumed, history = load_or_train("a", AAE_CONFIG, _train_fn(data), directory=directory)
     assert "Resuming after epoch 1" in capsys.readouterr().out
     assert _numbers(history) == _numbers(ref_history)
@@ -106,33 +106,30 @@ def test_corrupt_manifest_means_retrain(data, tmp_path, capsys):
     assert "manifest is unreadable" in capsys.readouterr().out
 
 
-def test_nan_names_the_phase_epoch_and_step(data, monkeypatch):
+def test_nan_names_the_phase_epoch_and_step(data):
     calls = {"n": 0}
-    real_phase = engine.discriminator_phase
+    real_phase = phases.discriminator_phase
 
     def nan_at_step_4(*args, **kwargs):
         calls["n"] += 1
         loss, acc = real_phase(*args, **kwargs)
         return (torch.tensor(float("nan")) if calls["n"] == 4 else loss), acc
 
-    monkeypatch.setattr(engine, "discriminator_phase", nan_at_step_4)
     model = build_model("aae", **SMALL)
     with pytest.raises(FloatingPointError, match=r"discriminator loss became nan in epoch 1, step 4.*"
                                                  r"lower the learning rate"):
-        fit(model, data, TrainConfig(epochs=2), prior=GaussianPrior(2), progress=False)
+        fit(model, data, TrainConfig(epochs=2), prior=GaussianPrior(2), progress=False,
+            phases={"discriminator": nan_at_step_4})
 
 
-def test_a_discriminator_that_always_wins_is_flagged(data, monkeypatch):
-    real_phase = engine.discriminator_phase
-
+def test_a_discriminator_that_always_wins_is_flagged(data):
     def always_right(*args, **kwargs):
-        loss, _ = real_phase(*args, **kwargs)
+        loss, _ = phases.discriminator_phase(*args, **kwargs)
         return loss, torch.tensor(1.0)
 
-    monkeypatch.setattr(engine, "discriminator_phase", always_right)
     with pytest.warns(RuntimeWarning, match=r"discriminator \(disc_acc\) told every code"):
         history = fit(build_model("aae", **SMALL), data, TrainConfig(epochs=1),
-                      prior=GaussianPrior(2), progress=False)
+                      prior=GaussianPrior(2), progress=False, phases={"discriminator": always_right})
     assert len(history["warnings"]) == 1
 
 

@@ -235,3 +235,37 @@ def test_stacked_discriminator_pass_matches_two_calls():
     r, f = _judge(plain, real, fake)
     assert r.shape == (5,) and f.shape == (7,)
     assert torch.allclose(f, plain(fake), atol=1e-6)
+
+
+def test_a_phase_written_outside_the_library_trains_the_same_model(mnist_small):
+    # What notebooks 01, 03 and 06 do with the learner's phases: a plain re-implementation of the
+    # discriminator phase (two discriminator calls, no stacking, no freezing) gives the same run
+    # up to float rounding.
+    from aae_utils.losses import discriminator_accuracy
+
+    def my_discriminator_phase(model, x, prior_samples, opt):
+        with torch.no_grad():
+            codes = model.code(x)
+        real, fake = model.discriminator(prior_samples), model.discriminator(codes)
+        loss = torch.nn.functional.softplus(-real).mean() + torch.nn.functional.softplus(fake).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.detach(), discriminator_accuracy(real, fake)
+
+    data = mnist_small.subset(slice(0, 400))
+    runs = []
+    for phases in (None, {"discriminator": my_discriminator_phase}):
+        torch.manual_seed(0)  # the same initial weights
+        model = build_model("aae", latent_dim=2, hidden=[64])
+        runs.append(fit(model, data, TrainConfig(epochs=2, seed=3), prior=GaussianPrior(2),
+                        progress=False, phases=phases))
+    for key in ("recon", "disc", "gen", "disc_acc"):
+        assert runs[0][key] == pytest.approx(runs[1][key], rel=1e-4), key
+
+
+def test_fit_names_the_phases_a_model_runs_when_given_an_unknown_one(mnist_small):
+    model = build_model("ae", latent_dim=2, hidden=[16])
+    with pytest.raises(ValueError, match=r"phases: a 'ae' model runs \['reconstruction'\]; got 'generator'"):
+        fit(model, mnist_small.subset(slice(0, 200)), TrainConfig(epochs=1), progress=False,
+            phases={"generator": lambda *a: None})
