@@ -1,0 +1,106 @@
+"""Notebook 00's exercises: counting labels, measuring pixels, and what a prior sample is."""
+
+from __future__ import annotations
+
+import torch
+
+from ..checks import Case, exercise
+from ..priors import GaussianMixturePrior, GaussianPrior
+
+
+def _count_digit(labels, digit):
+    return int((labels == digit).sum())
+
+
+def _demo_labels():
+    return {"labels": torch.randint(10, (2000,), generator=torch.Generator().manual_seed(0))}
+
+
+@exercise(
+    "00.count_digit", "count_digit(labels, digit)",
+    reference=_count_digit,
+    hint="(labels == digit) is a boolean tensor, True where the label is that digit; sum it and "
+         "turn the result into an int.",
+    rel=0.0, abs=0.0,
+    demo=_demo_labels,
+    wrong={
+        "the digit after (off by one)": lambda labels, digit: int((labels == digit + 1).sum()),
+        "the other digits counted": lambda labels, digit: int((labels != digit).sum()),
+        "every label counted": lambda labels, digit: len(labels),
+        "the test split's count hard-coded": lambda labels, digit: 1028,
+    },
+)
+def _count_digit_cases(context):
+    labels = context.get("labels")
+    if labels is None:
+        raise ValueError("pass labels=test.y to the check")
+    yield Case(args=(labels, 7), label=f"your {len(labels):,} labels, digit 7")
+    yield Case(args=(labels, 0), label="the same labels, digit 0")
+    yield Case(args=(labels[:1000], 7), label="the first 1,000 of them, digit 7")
+    g = torch.Generator().manual_seed(1)
+    yield Case(args=(torch.randint(10, (500,), generator=g), 9), label="500 random labels, digit 9")
+    yield Case(args=(torch.tensor([7, 1, 7, 4]), 7), label="[7, 1, 7, 4], digit 7")
+
+
+def _zero_fraction(images):
+    return float((images == 0).float().mean())
+
+
+@exercise(
+    "00.zero_fraction", "zero_fraction(images)",
+    reference=_zero_fraction,
+    hint="(images == 0) marks the pixels that are exactly zero; turn it into floats (1.0 or 0.0) "
+         "and take the mean over every pixel of every image.",
+    rel=1e-3, abs=1e-6,
+    demo=lambda: {"images": (torch.rand(300, 784, generator=torch.Generator().manual_seed(0))
+                             - 0.6).clamp(min=0) / 0.4},
+    wrong={
+        "fraction of non-zero pixels": lambda images: float((images != 0).float().mean()),
+        "count instead of fraction": lambda images: int((images == 0).sum()),
+        "dark pixels (< 0.5) counted as background": lambda images: float((images < 0.5).float().mean()),
+        "first image only": lambda images: float((images[0] == 0).float().mean()),
+    },
+)
+def _zero_fraction_cases(context):
+    images = context.get("images")
+    if images is None:
+        raise ValueError("pass images=train.x to the check")
+    yield Case(args=(images,), label=f"your {len(images):,} images")
+    yield Case(args=(images[:100],), label="the first 100 of them")
+    g = torch.Generator().manual_seed(2)
+    sparse = (torch.rand(50, 784, generator=g) - 0.3).clamp(min=0) / 0.7  # about 30% zeros
+    yield Case(args=(sparse.to(images.device),), label="50 random images, about 30% zeros")
+    yield Case(args=(torch.rand(20, 784, generator=g).to(images.device) * 0.9 + 0.05,),
+               label="20 images without a zero pixel")
+
+
+def _mean_distance(z):
+    return float(z.norm(dim=1).mean())
+
+
+@exercise(
+    "00.mean_distance", "mean_distance(z)",
+    reference=_mean_distance,
+    hint="each row of z is one code; its distance from the origin is the square root of the sum "
+         "of its squared coordinates (z.norm(dim=1)); average those distances over the rows.",
+    rel=1e-4, abs=1e-6,
+    wrong={
+        "distance of the mean code": lambda z: float(z.mean(0).norm()),
+        "root mean square distance": lambda z: float(z.pow(2).sum(1).mean().sqrt()),
+        "squared distances": lambda z: float(z.pow(2).sum(1).mean()),
+        "std of the coordinates": lambda z: float(z.std()),
+        "mean absolute coordinate": lambda z: float(z.abs().mean()),
+        "norm over the batch": lambda z: float(z.norm(dim=0).mean()),
+    },
+)
+def _mean_distance_cases(context):
+    g = torch.Generator().manual_seed(3)
+    if context.get("z") is not None:
+        yield Case(args=(context["z"],), label=f"your {len(context['z']):,} codes")
+    yield Case(args=(GaussianPrior(2, std=5.0).sample(10_000, generator=g),),
+               label="10,000 samples of GaussianPrior(2, std=5.0)")
+    yield Case(args=(GaussianMixturePrior(10).sample(2000, generator=g),),
+               label="2,000 samples of the mixture")
+    yield Case(args=(GaussianPrior(3).sample(500, generator=g),), label="500 3-D codes")
+    yield Case(args=(torch.tensor([[3.0, 4.0], [0.0, 0.0], [-6.0, 8.0]]),),
+               label="the codes (3, 4), (0, 0), (-6, 8)")

@@ -1,0 +1,321 @@
+"""Notebook 01's exercises: the Bernoulli reconstruction loss, one training step, and three
+measurements of a trained autoencoder (loss per digit, the widest digit, parameter counts)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..checks import Case, exercise
+from ..losses import reconstruction_loss
+from ..models import build_model
+from ..phases import reconstruction_phase
+
+
+def _seeded(seed: int, build):
+    """``build()`` under torch's global seed ``seed``, leaving the notebook's random state as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
+def _tiny_ae(seed: int, latent_dim: int = 2, hidden=(32,)):
+    return _seeded(seed, lambda: build_model("ae", latent_dim=latent_dim, hidden=list(hidden)).eval())
+
+
+# --- the Bernoulli negative log-likelihood ------------------------------------------------------------
+
+
+def _bernoulli_nll(logits, x):
+    return reconstruction_loss(logits, x, reduction="none")
+
+
+def _nll_cases(context):
+    g = torch.Generator().manual_seed(0)
+    for b, d in [(1, 784), (5, 784), (32, 10)]:
+        logits = 3 * torch.randn(b, d, generator=g)
+        grey = torch.rand(b, d, generator=g)
+        yield Case(args=(logits, grey), label=f"({b}, {d}), grey pixels", grads=(0,))
+        yield Case(args=(logits, (grey > 0.5).float()), label=f"({b}, {d}), black and white",
+                   grads=(0,))
+    sure = 40 * torch.randn(8, 784, generator=g).sign()
+    target = (torch.rand(8, 784, generator=g) > 0.5).float()
+    target[:, ::2] = (sure[:, ::2] > 0).float()  # half the pixels agree with the logit's sign
+    yield Case(args=(sure, target), label="a confident decoder, logits of +-40", grads=(0,))
+
+
+def _stable(logits, x):
+    return (F.softplus(logits) - x * logits).sum(1)
+
+
+@exercise(
+    "01.bernoulli_nll", "bernoulli_nll(logits, x)",
+    reference=_bernoulli_nll,
+    hint="one value per image: minus the sum over its pixels of x log(p) + (1 - x) log(1 - p), "
+         "p = sigmoid(logits), natural log. Stably: "
+         "F.binary_cross_entropy_with_logits(logits, x, reduction='none').sum(1), or "
+         "(softplus(logits) - x * logits).sum(1).",
+    rel=1e-4, abs=1e-4,
+    wrong={
+        "mean over pixels instead of sum": lambda logits, x: (
+            F.binary_cross_entropy_with_logits(logits, x, reduction="none").mean(1)),
+        "bits (log base 2)": lambda logits, x: _stable(logits, x) / math.log(2),
+        "sigmoid applied twice": lambda logits, x: F.binary_cross_entropy_with_logits(
+            torch.sigmoid(logits), x, reduction="none").sum(1),
+        "logits taken as probabilities": lambda logits, x: -(
+            x * torch.log(logits) + (1 - x) * torch.log(1 - logits)).sum(1),
+        "batch mean instead of one value per image": lambda logits, x: _stable(logits, x).mean(),
+        "sign error (the log-likelihood)": lambda logits, x: -_stable(logits, x),
+        "log(sigmoid) by hand (overflows)": lambda logits, x: -(
+            x * torch.log(torch.sigmoid(logits))
+            + (1 - x) * torch.log(1 - torch.sigmoid(logits))).sum(1),
+    },
+)
+def _bernoulli_nll_exercise(context):
+    yield from _nll_cases(context)
+
+
+# --- one training step --------------------------------------------------------------------------------
+
+
+def _weights(args):
+    return [p.detach().clone() for p in args[0].parameters()]
+
+
+def _batch(context, seed: int, n: int) -> torch.Tensor:
+    images = context.get("images")
+    g = torch.Generator().manual_seed(seed)
+    if images is None:
+        return (torch.rand(n, 784, generator=g) > 0.7).float()
+    return images[torch.randperm(len(images), generator=g)[:n]].cpu()
+
+
+def _step_cases(context):
+    x16, x50, earlier = _batch(context, 1, 16), _batch(context, 2, 50), _batch(context, 3, 16)
+
+    def fresh(seed, x, latent_dim=2, hidden=(32,), warm=False):
+        def make():
+            model = _tiny_ae(seed, latent_dim, hidden).train()
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            if warm:  # one step already taken: its gradients are still in the .grad fields
+                reconstruction_phase(model, earlier, opt)
+            return model, x.clone(), opt
+        return make
+
+    yield Case(make=fresh(0, x16), after=_weights, label="a fresh model's first step, 16 images")
+    yield Case(make=fresh(1, x16, warm=True), after=_weights,
+               label="after a step already taken (its gradients still stored)")
+    yield Case(make=fresh(2, x50, latent_dim=3, hidden=(16, 16), warm=True), after=_weights,
+               label="50 images, a 3-D code, two hidden layers")
+
+
+def _no_zero_grad(model, x, opt):
+    loss = reconstruction_loss(model.decoder(model.code(x)), x)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+def _no_step(model, x, opt):
+    loss = reconstruction_loss(model.decoder(model.code(x)), x)
+    opt.zero_grad()
+    loss.backward()
+    return loss.detach()
+
+
+def _batch_sum(model, x, opt):
+    loss = reconstruction_loss(model.decoder(model.code(x)), x, reduction="sum")
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+def _step_first(model, x, opt):
+    loss = reconstruction_loss(model.decoder(model.code(x)), x)
+    opt.zero_grad()
+    opt.step()
+    loss.backward()
+    return loss.detach()
+
+
+def _encode_no_grad(model, x, opt):
+    loss = reconstruction_loss(model.decoder(model.encode(x)), x)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+@exercise(
+    "01.training_step", "training_step(model, x, opt)",
+    reference=reconstruction_phase,
+    hint="z = model.code(x) (with gradients; model.encode has none); logits = model.decoder(z); "
+         "loss = the mean over the batch of the per-image loss; then opt.zero_grad(), "
+         "loss.backward(), opt.step() in that order; return loss.detach().",
+    rel=1e-4, abs=1e-5,
+    wrong={
+        "forgot opt.zero_grad()": _no_zero_grad,
+        "forgot opt.step()": _no_step,
+        "sum over the batch instead of mean": _batch_sum,
+        "opt.step() before loss.backward()": _step_first,
+        "model.encode (no gradients) instead of model.code": _encode_no_grad,
+    },
+)
+def _training_step_exercise(context):
+    yield from _step_cases(context)
+
+
+# --- measurements of the trained model ------------------------------------------------------------
+
+
+def _per_image(model, images):
+    with torch.no_grad():
+        return reconstruction_loss(model.decoder(model.encoder(images)), images, reduction="none")
+
+
+def _loss_per_digit(model, images, labels):
+    per_image = _per_image(model, images).cpu()
+    labels = labels.cpu()
+    return torch.stack([per_image[labels == d].mean() for d in range(10)])
+
+
+def _random_labelled(n: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.cat([torch.arange(10), torch.randint(10, (n - 10,), generator=g)])
+    return (torch.rand(n, 784, generator=g) > 0.6).float(), labels
+
+
+def _demo_model_context():
+    images, labels = _random_labelled(300, 0)
+    model = _tiny_ae(0)
+    return {"model": model, "images": images, "labels": labels, "codes": model.encode(images),
+            "module": model.decoder}
+
+
+@exercise(
+    "01.loss_per_digit", "loss_per_digit(model, images, labels)",
+    reference=_loss_per_digit,
+    hint="the per-image loss of model.decoder(model.encoder(images)) against images (sum over "
+         "pixels, in nats), then for each d in range(10) the mean over the images whose label "
+         "is d: a tensor of shape (10,).",
+    rel=1e-4, abs=1e-3,
+    demo=_demo_model_context,
+    wrong={
+        "sum per digit instead of mean": lambda model, images, labels: torch.stack(
+            [_per_image(model, images)[labels == d].sum() for d in range(10)]),
+        "mean over pixels too": lambda model, images, labels: torch.stack(
+            [_per_image(model, images)[labels == d].mean() for d in range(10)]) / 784,
+        "probabilities passed as logits": lambda model, images, labels: torch.stack(
+            [reconstruction_loss(model.decoder.images(model.encode(images)), images,
+                                 reduction="none")[labels == d].mean() for d in range(10)]),
+        "the overall mean for every digit": lambda model, images, labels: (
+            _per_image(model, images).mean().expand(10)),
+        "labels off by one": lambda model, images, labels: torch.stack(
+            [_per_image(model, images)[labels == (d + 1) % 10].mean() for d in range(10)]),
+    },
+)
+def _loss_per_digit_cases(context):
+    model, images, labels = context.get("model"), context.get("images"), context.get("labels")
+    if model is None or images is None or labels is None:
+        raise ValueError("pass model=model, images=test.x, labels=test.y to the check")
+    yield Case(args=(model, images, labels), label=f"your model on {len(images):,} images")
+    yield Case(args=(model, images[:500], labels[:500]), label="the first 500 of them")
+    x, y = _random_labelled(200, 1)
+    device = next(model.parameters()).device
+    yield Case(args=(model, x.to(device), y.to(device)), label="200 random images")
+    yield Case(args=(_tiny_ae(5), x, y), label="an untrained small autoencoder")
+
+
+def _spread(codes, labels):
+    return torch.stack([codes[labels == d].var(0).sum() for d in range(10)])
+
+
+def _widest_digit(codes, labels):
+    return int(_spread(codes, labels).argmax())
+
+
+def _designed_codes():
+    """Codes whose per-digit spreads are set exactly: the widest digit by the sum of variances (4)
+    is neither the widest by the sum of standard deviations (2), nor by the variance of z1 (6),
+    nor the one farthest from the origin (8), nor the most frequent (1)."""
+    g = torch.Generator().manual_seed(4)
+    stds = {d: (0.5, 0.5) for d in range(10)}
+    stds.update({4: (0.1, 2.2), 2: (1.5, 1.5), 6: (2.0, 0.5)})
+    codes, labels = [], []
+    for d in range(10):
+        n = 300 if d == 1 else 100
+        eps = torch.randn(n, 2, generator=g)
+        eps = (eps - eps.mean(0)) / eps.std(0)  # exactly mean 0 and std 1 per coordinate
+        centre = torch.tensor([8.0, 8.0]) if d == 8 else torch.zeros(2)
+        codes.append(centre + eps * torch.tensor(stds[d]))
+        labels.append(torch.full((n,), d))
+    return torch.cat(codes), torch.cat(labels)
+
+
+@exercise(
+    "01.widest_digit", "widest_digit(codes, labels)",
+    reference=_widest_digit,
+    hint="for each d in range(10), codes[labels == d].var(0).sum() (the variance of z1 plus that "
+         "of z2); return the digit with the largest, as an int.",
+    rel=0.0, abs=0.0,
+    demo=_demo_model_context,
+    wrong={
+        "sum of standard deviations": lambda codes, labels: int(torch.stack(
+            [codes[labels == d].std(0).sum() for d in range(10)]).argmax()),
+        "variance of z1 only": lambda codes, labels: int(torch.stack(
+            [codes[labels == d, 0].var() for d in range(10)]).argmax()),
+        "the narrowest digit": lambda codes, labels: int(_spread(codes, labels).argmin()),
+        "the spread instead of the digit": lambda codes, labels: float(_spread(codes, labels).max()),
+        "farthest from the origin": lambda codes, labels: int(torch.stack(
+            [codes[labels == d].norm(dim=1).mean() for d in range(10)]).argmax()),
+    },
+)
+def _widest_digit_cases(context):
+    codes, labels = context.get("codes"), context.get("labels")
+    if codes is None or labels is None:
+        raise ValueError("pass codes=codes, labels=test.y to the check")
+    codes, labels = codes.cpu(), labels.cpu()
+    yield Case(args=(codes, labels), label=f"your {len(codes):,} codes")
+    flipped = codes.flip(1) * torch.tensor([1.0, 3.0])
+    yield Case(args=(flipped, labels), label="the same codes, z2 stretched 3 times")
+    yield Case(args=_designed_codes(), label="codes with chosen spreads")
+
+
+def _count_params(module):
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def _partly_frozen():
+    net = nn.Sequential(nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 2))
+    for p in net[0].parameters():
+        p.requires_grad_(False)
+    return net
+
+
+@exercise(
+    "01.count_params", "count_params(module)",
+    reference=_count_params,
+    hint="module.parameters() gives every weight and bias tensor; add up p.numel() over those "
+         "with p.requires_grad (a frozen one is not trainable).",
+    rel=0.0, abs=0.0,
+    demo=_demo_model_context,
+    wrong={
+        "frozen parameters counted": lambda module: sum(p.numel() for p in module.parameters()),
+        "number of tensors": lambda module: len(list(module.parameters())),
+        "weights only, no biases": lambda module: sum(
+            p.numel() for p in module.parameters() if p.requires_grad and p.dim() > 1),
+        "the decoder's count hard-coded": lambda module: 666_384,
+    },
+)
+def _count_params_cases(context):
+    module = context.get("module")
+    if module is None:
+        raise ValueError("pass module=model.decoder to the check")
+    yield Case(args=(module,), label="your module")
+    yield Case(args=(_seeded(7, lambda: nn.Linear(3, 4)),), label="nn.Linear(3, 4)")
+    yield Case(args=(_tiny_ae(6, hidden=(20, 10)),), label="a small autoencoder")
+    yield Case(args=(_seeded(8, _partly_frozen),), label="a network with a frozen first layer")
