@@ -97,7 +97,8 @@ def answer_is_correct(answer: Any, expected: Any, *, rel: float = 1e-3, abs: flo
     return _mismatch(answer, expected, rel, abs) is None
 
 
-def _mismatch(got: Any, expected: Any, rel: float, abs_: float, options=None) -> str | None:
+def _mismatch(got: Any, expected: Any, rel: float, abs_: float, options=None,
+              tensors: bool = False) -> str | None:
     """Why ``got`` is not ``expected`` (a short text), or None when it is."""
     if got is None or got is Ellipsis:
         return "got no answer (None or ...): return the value"
@@ -110,12 +111,12 @@ def _mismatch(got: Any, expected: Any, rel: float, abs_: float, options=None) ->
         key = choice_of(got, options or {expected: expected})
         return None if key == expected else f"got {_show(got)}"
     if isinstance(expected, Tensor):
-        return _tensor_mismatch(got, expected, rel, abs_)
+        return _tensor_mismatch(got, expected, rel, abs_, tensors)
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             return f"expected {len(expected)} values (a tuple), got {_show(got)}"
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
-            why = _mismatch(g, e, rel, abs_, options)
+            why = _mismatch(g, e, rel, abs_, options, tensors)
             if why:
                 return f"value {i}: {why}"
         return None
@@ -130,9 +131,12 @@ def _mismatch(got: Any, expected: Any, rel: float, abs_: float, options=None) ->
     return None if got == expected else f"expected {expected!r}, got {_show(got)}"
 
 
-def _tensor_mismatch(got: Any, expected: Tensor, rel: float, abs_: float) -> str | None:
+def _tensor_mismatch(got: Any, expected: Tensor, rel: float, abs_: float,
+                     tensors: bool = False) -> str | None:
     if expected.dim() == 0 and expected.is_floating_point() and as_number(got) is not None:
-        return _mismatch(got, float(expected), rel, abs_)  # a loss given as a float is fine
+        if tensors and not isinstance(got, Tensor):  # a training phase: fit stacks its tensors
+            return f"expected a 0-d tensor (keep it a tensor, e.g. loss.detach()), got {_show(got)}"
+        return _mismatch(got, float(expected.detach()), rel, abs_)  # a number is fine here
     if not isinstance(got, Tensor):
         if isinstance(got, np.ndarray):
             got = torch.from_numpy(got)
@@ -210,6 +214,8 @@ class Exercise:
         demo: a small context for that test (an untrained model, random images).
         rel, abs: tolerances for numbers and tensors.
         options: for a choice, option key -> its words (see :func:`choice_of`).
+        tensors: 0-d tensors must come back as tensors, not numbers (a training phase, whose
+            results ``fit`` stacks); otherwise a number answers a 0-d tensor.
     """
 
     name: str
@@ -222,6 +228,7 @@ class Exercise:
     rel: float = 1e-4
     abs: float = 1e-5
     options: dict | None = None
+    tensors: bool = False
 
     @property
     def function(self) -> str:
@@ -298,7 +305,7 @@ def evaluate(name: str, fn: Any, **context: Any) -> Verdict:
             expected, exp_grads, exp_after = case.expected, None, None
         else:
             expected, exp_grads, exp_after = _call(ex.reference, case.build(), case)
-        why = _mismatch(got, expected, ex.rel, ex.abs, ex.options)
+        why = _mismatch(got, expected, ex.rel, ex.abs, ex.options, ex.tensors)
         if why is None and case.grads:
             why = _grads_mismatch(got_grads, exp_grads, ex.rel, ex.abs)
         if why is None and case.after is not None:

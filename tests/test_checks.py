@@ -91,3 +91,16 @@ def test_a_placeholder_is_not_done_and_a_crash_is_reported_not_raised():
     assert crash.status == "wrong" and "AttributeError" in crash.message
     assert evaluate("99.double", 4.0).status == "wrong"  # a value where a function is asked for
     assert evaluate("99.double", lambda x: 2 * x).passed
+
+
+@exercise("99.phase", "phase(x)", reference=lambda x: (x * 2).sum(), hint="a 0-d tensor",
+          tensors=True, wrong={"a float": lambda x: float((x * 2).sum()), "off": lambda x: x.sum()})
+def _phase_cases(context):
+    yield Case(args=(torch.ones(3),))
+
+
+def test_a_training_phase_must_return_tensors_but_a_question_may_return_numbers():
+    assert "expected a 0-d tensor" in evaluate("99.phase", lambda x: float((x * 2).sum())).message
+    assert evaluate("99.phase", lambda x: (x * 2).sum()).passed
+    assert evaluate("99.double", lambda x: 2 * x).passed
+    assert answer_is_correct(6.0, torch.tensor(6.0))

@@ -152,6 +152,7 @@ def _encode_no_grad(model, x, opt):
 
 @exercise(
     "01.training_step", "training_step(model, x, opt)",
+    tensors=True,
     reference=reconstruction_phase,
     hint="z = model.code(x) (with gradients; model.encode has none); logits = model.decoder(z); "
          "loss = the mean over the batch of the per-image loss; then opt.zero_grad(), "
