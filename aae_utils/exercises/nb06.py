@@ -1,0 +1,271 @@
+"""Notebook 06's exercises: two phases of the semi-supervised AAE (the categorical
+discriminator and the classification), the uniform cross-entropy, an error on part of the
+test set, which phase needs labels, and the number-of-labels experiment."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+
+from ..checks import Case, exercise
+from ..losses import discriminator_accuracy, discriminator_loss
+from ..metrics import error_rate
+from ..models import build_model
+from ..phases import classification_phase as _classification_phase
+
+#: (batch size, number of classes, seed) of the phase cases: several batch sizes (a sum and a
+#: mean differ unless B = 1) and a categorical head of 10 and of 16 classes.
+_PHASE_CASES = [(5, 10, 0), (64, 10, 1), (32, 16, 2)]
+
+
+def _tiny_ssaae(num_classes: int, seed: int):
+    """A small untrained semi-supervised AAE without noise or dropout (its calls draw no random
+    numbers, so two calls on two copies agree exactly)."""
+    torch.manual_seed(seed)
+    return build_model("ssaae", num_classes=num_classes, style_dim=3, hidden=[32])
+
+
+def _images(n: int, seed: int) -> torch.Tensor:
+    return torch.rand(n, 784, generator=torch.Generator().manual_seed(100 + seed))
+
+
+def _one_hot_prior(n: int, k: int, seed: int) -> torch.Tensor:
+    idx = torch.randint(k, (n,), generator=torch.Generator().manual_seed(200 + seed))
+    return F.one_hot(idx, k).float()
+
+
+def _step(opt, loss):
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+# --- the categorical half of the discriminator phase ----------------------------------------------
+
+
+def _categorical_discriminator_phase(model, x, y_prior, opt):
+    with torch.no_grad():
+        logits, _ = model.encoder(x)
+    real, fake = model.class_discriminator(y_prior), model.class_discriminator(F.softmax(logits, 1))
+    loss = discriminator_loss(real, fake)
+    _step(opt, loss)
+    return loss.detach(), discriminator_accuracy(real, fake)
+
+
+def _disc_weights(args):
+    return [p.detach().clone() for p in args[0].class_discriminator.parameters()]
+
+
+def _wrong_disc(fake_of, loss_of=discriminator_loss, swap=False):
+    """A categorical discriminator phase with one thing changed (for the catalogue)."""
+
+    def phase(model, x, y_prior, opt):
+        with torch.no_grad():
+            logits, _ = model.encoder(x)
+        real, fake = model.class_discriminator(y_prior), model.class_discriminator(fake_of(logits))
+        if swap:
+            real, fake = fake, real
+        loss = loss_of(real, fake)
+        _step(opt, loss)
+        return loss.detach(), discriminator_accuracy(real, fake)
+
+    return phase
+
+
+def _softmax(logits):
+    return F.softmax(logits, 1)
+
+
+def _sum_loss(real, fake):
+    return F.softplus(-real).sum() + F.softplus(fake).sum()
+
+
+@exercise(
+    "06.categorical_discriminator_phase", "categorical_discriminator_phase(model, x, y_prior, opt)",
+    reference=_categorical_discriminator_phase,
+    hint="encode x under torch.no_grad(); the class discriminator judges the one-hot y_prior "
+         "(real) and softmax(logits) (fake); loss = discriminator_loss(real_logits, fake_logits); "
+         "zero_grad, backward, step; return (loss.detach(), discriminator_accuracy(real, fake)).",
+    wrong={
+        "logits instead of softmax(logits)": _wrong_disc(lambda logits: logits),
+        "real and fake swapped": _wrong_disc(_softmax, swap=True),
+        "one-hot argmax as the fake": _wrong_disc(
+            lambda logits: F.one_hot(logits.argmax(1), logits.shape[1]).float()),
+        "sum over the batch instead of mean": _wrong_disc(_softmax, loss_of=_sum_loss),
+    },
+)
+def _categorical_discriminator_cases(context):
+    for batch, k, seed in _PHASE_CASES:
+        yield Case(make=partial(_disc_args, batch, k, seed), after=_disc_weights,
+                   label=f"batch {batch}, {k} classes")
+
+
+def _disc_args(batch, k, seed):
+    """A fresh model, images, one-hot prior samples and an Adam over the class discriminator."""
+    model = _tiny_ssaae(k, seed)
+    opt = torch.optim.Adam(model.class_discriminator.parameters(), lr=0.01)
+    return model, _images(batch, seed), _one_hot_prior(batch, k, seed), opt
+
+
+# --- the classification phase ----------------------------------------------------------------------
+
+
+def _encoder_weights(args):
+    return [p.detach().clone() for p in args[0].encoder.parameters()]
+
+
+def _wrong_class(loss_of, zero_grad=True):
+    def phase(model, x, y, opt):
+        loss = loss_of(model.encoder(x)[0], y)
+        if zero_grad:
+            opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    return phase
+
+
+@exercise(
+    "06.classification_phase", "classification_phase(model, x, y, opt)",
+    reference=_classification_phase,
+    hint="logits = model.encoder(x)[0]; loss = F.cross_entropy(logits, y) (it applies "
+         "log_softmax itself, averaged over the batch); opt.zero_grad(), loss.backward(), "
+         "opt.step(); return loss.detach().",
+    wrong={
+        "softmax before cross_entropy (twice softmax)": _wrong_class(
+            lambda logits, y: F.cross_entropy(F.softmax(logits, 1), y)),
+        "labels shifted by one class": _wrong_class(
+            lambda logits, y: F.cross_entropy(logits, (y + 1) % logits.shape[1])),
+        "NLL of the logits without log_softmax": _wrong_class(lambda logits, y: F.nll_loss(logits, y)),
+        "summed over the batch": _wrong_class(
+            lambda logits, y: F.cross_entropy(logits, y, reduction="sum")),
+        "forgotten zero_grad": _wrong_class(lambda logits, y: F.cross_entropy(logits, y),
+                                            zero_grad=False),
+    },
+)
+def _classification_cases(context):
+    for batch, k, seed in _PHASE_CASES:
+        yield Case(make=partial(_class_args, batch, k, seed), after=_encoder_weights,
+                   label=f"batch {batch}, {k} classes")
+    yield Case(make=partial(_class_args, 32, 16, 3, warm=True), after=_encoder_weights,
+               label="after an earlier step")
+
+
+def _class_args(batch, k, seed, warm=False):
+    """A fresh model, images, labels and an Adam over the encoder; with ``warm``, after one
+    earlier classification step, so a forgotten zero_grad adds the old gradients."""
+    model = _tiny_ssaae(k, seed)
+    opt = torch.optim.Adam(model.encoder.parameters(), lr=0.01)
+    labels = torch.randint(k, (batch,), generator=torch.Generator().manual_seed(300 + seed))
+    if warm:
+        _classification_phase(model, _images(batch, seed + 50), labels.flip(0), opt)
+    return model, _images(batch, seed), labels, opt
+
+
+# --- exercises 1-3 ---------------------------------------------------------------------------------
+
+
+@exercise(
+    "06.uniform_cross_entropy", "uniform_cross_entropy(num_classes)",
+    reference=lambda num_classes: math.log(num_classes),
+    hint="the cross-entropy of q(y|x) = 1/K for every class is -log(1/K), with the natural log "
+         "(nats), whatever the true label.",
+    rel=2e-3,
+    wrong={
+        "log base 10": lambda num_classes: math.log10(num_classes),
+        "log base 2 (bits)": lambda num_classes: math.log2(num_classes),
+        "the probability 1/K, not its -log": lambda num_classes: 1 / num_classes,
+        "always ln 10": lambda num_classes: math.log(10),
+    },
+)
+def _uniform_cases(context):
+    for k in (10, 16, 2, 30):
+        yield Case(args=(k,), label=f"K = {k}")
+
+
+def _error_on_low_digits(model, images, labels):
+    low = labels < 5
+    return error_rate(model.classify(images[low]), labels[low])
+
+
+def _demo_classifier_context():
+    torch.manual_seed(0)
+    model = build_model("ssaae", num_classes=10, style_dim=3, hidden=[32]).eval()
+    g = torch.Generator().manual_seed(1)
+    return {"model": model, "images": torch.rand(300, 784, generator=g),
+            "labels": torch.randint(10, (300,), generator=g)}
+
+
+@exercise(
+    "06.error_on_low_digits", "error_on_low_digits(model, images, labels)",
+    reference=_error_on_low_digits,
+    hint="keep the images whose label is below 5 (labels < 5), classify them with "
+         "model.classify, and return the fraction that differ from their labels (a float).",
+    rel=1e-4,
+    demo=_demo_classifier_context,
+    wrong={
+        "all ten digits": lambda model, images, labels: error_rate(model.classify(images), labels),
+        "digits 0-5 (labels <= 5)": lambda model, images, labels: error_rate(
+            model.classify(images[labels <= 5]), labels[labels <= 5]),
+        "accuracy instead of error": lambda model, images, labels: 1 - _error_on_low_digits(
+            model, images, labels),
+        "a count, not a fraction": lambda model, images, labels: int(
+            (model.classify(images[labels < 5]) != labels[labels < 5]).sum()),
+    },
+)
+def _error_on_low_digits_cases(context):
+    missing = {"model", "images", "labels"} - set(context)
+    if missing:
+        raise ValueError(f"the check needs {sorted(missing)}: pass model=, images= and labels=")
+    model, images, labels = context["model"], context["images"], context["labels"]
+    yield Case(args=(model, images, labels), label=f"{len(images):,} test images")
+    yield Case(args=(model, images[:1234], labels[:1234]), label="the first 1,234")
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(200, images.shape[1], generator=g).to(images.device)
+    y = torch.randint(10, (200,), generator=g).to(labels.device)
+    yield Case(args=(model, x, y), label="200 random images with random labels")
+
+
+@exercise(
+    "06.phase_to_drop", "phase_to_drop()",
+    reference=lambda: "c",
+    hint="which of the three phases is the only one that needs labels?",
+    options={"a": ["reconstruction"], "b": ["regularisation", "regularization"],
+             "c": ["classification", "semi-supervised classification"]},
+    wrong={
+        "reconstruction": lambda: "reconstruction",
+        "regularisation": lambda: "(b) regularisation",
+    },
+)
+def _phase_to_drop_cases(context):
+    yield Case()
+
+
+# --- exercise 4: the experiment ---------------------------------------------------------------------
+
+
+@exercise(
+    "06.labels_experiment", "error_ratio(runs)",
+    reference=lambda runs: runs[100]["error"] / runs[1000]["error"],
+    hint="runs[n]['error'] is the test error of the run with n labels: how many times larger "
+         "is it with 100 labels than with 1,000?",
+    rel=0.1,
+    demo=lambda: {"runs": {100: {"error": 0.22, "class": 0.014}, 1000: {"error": 0.095, "class": 0.2}}},
+    wrong={
+        "inverse ratio": lambda runs: runs[1000]["error"] / runs[100]["error"],
+        "difference": lambda runs: runs[100]["error"] - runs[1000]["error"],
+        "ratio of the classification losses": lambda runs: runs[100]["class"] / runs[1000]["class"],
+    },
+)
+def _labels_experiment_cases(context):
+    runs = context.get("runs")
+    if runs is None:
+        raise ValueError("the check needs runs=: run the experiment first")
+    missing = {100, 1000} - set(runs)
+    if missing:
+        raise ValueError(f"runs has no run with {sorted(missing)} labels: run the experiment first")
+    yield Case(args=(runs,), label="your runs, within 10%")
