@@ -127,7 +127,8 @@ def _mismatch(got: Any, expected: Any, rel: float, abs_: float, options=None,
             return f"expected a number, got {_show(got)}"
         if math.isclose(value, number, rel_tol=rel, abs_tol=abs_):
             return None
-        return f"expected about {number:.6g}, got {value:.6g}"
+        # The expected value is not shown: for a question without inputs it is the answer.
+        return f"got {value:.6g}, which is not within the tolerance of the right value"
     return None if got == expected else f"expected {expected!r}, got {_show(got)}"
 
 
@@ -136,6 +137,8 @@ def _tensor_mismatch(got: Any, expected: Tensor, rel: float, abs_: float,
     if expected.dim() == 0 and expected.is_floating_point() and as_number(got) is not None:
         if tensors and not isinstance(got, Tensor):  # a training phase: fit stacks its tensors
             return f"expected a 0-d tensor (keep it a tensor, e.g. loss.detach()), got {_show(got)}"
+        if tensors and got.requires_grad:  # it would keep the step's whole graph alive
+            return "the returned tensor still carries its graph: return loss.detach()"
         return _mismatch(got, float(expected.detach()), rel, abs_)  # a number is fine here
     if not isinstance(got, Tensor):
         if isinstance(got, np.ndarray):

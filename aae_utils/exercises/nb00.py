@@ -40,6 +40,7 @@ def _count_digit_cases(context):
     g = torch.Generator().manual_seed(1)
     yield Case(args=(torch.randint(10, (500,), generator=g), 9), label="500 random labels, digit 9")
     yield Case(args=(torch.tensor([7, 1, 7, 4]), 7), label="[7, 1, 7, 4], digit 7")
+    yield Case(args=(torch.tensor([3, 7, 3]), 3), label="[3, 7, 3], digit 3 (first and last)")
 
 
 def _zero_fraction(images):

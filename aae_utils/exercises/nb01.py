@@ -320,3 +320,5 @@ def _count_params_cases(context):
     yield Case(args=(_seeded(7, lambda: nn.Linear(3, 4)),), label="nn.Linear(3, 4)")
     yield Case(args=(_tiny_ae(6, hidden=(20, 10)),), label="a small autoencoder")
     yield Case(args=(_seeded(8, _partly_frozen),), label="a network with a frozen first layer")
+    yield Case(args=(_seeded(9, lambda: nn.Sequential(nn.Linear(4, 6), nn.LayerNorm(6))),),
+               label="a layer norm's parameters too")

@@ -72,7 +72,7 @@ def _kl_cases(context):
     "02.kl_by_hand", "kl_by_hand()",
     reference=lambda: 0.5 * (1 + 1 - math.log(1) - 1) + 0.5 * (0 + 4 - math.log(4) - 1),
     hint="per dimension (mu^2 + sigma^2 - log sigma^2 - 1) / 2, natural log, then add the two.",
-    rel=1e-3,
+    rel=0, abs=0.005,  # the question asks for two decimals
     wrong={
         "no -1": lambda: 0.5 * (1 + 1 - 0) + 0.5 * (0 + 4 - math.log(4)),
         "log base 10": lambda: 0.5 * (1 + 1 - 0 - 1) + 0.5 * (0 + 4 - math.log10(4) - 1),
@@ -151,3 +151,6 @@ def _beta_cases(context):
     if missing:
         raise ValueError(f"runs has no run with beta {sorted(missing)}: run the experiment first")
     yield Case(args=(runs,), label="your runs, within 10%")
+    # Made-up runs, so that a constant or a formula that happens to fit one run cannot pass.
+    yield Case(args=({1.0: {"kl": 6.0, "recon": 150.0}, 4.0: {"kl": 1.5, "recon": 170.0},
+                      8.0: {"kl": 0.5, "recon": 190.0}},), label="made-up runs")

@@ -292,3 +292,6 @@ def _experiment_cases(context):
     if missing:
         raise ValueError(f"runs has no {sorted(missing)} run: run the experiment first")
     yield Case(args=(runs,), label="your runs, within 10%")
+    # Made-up runs, so that a constant or a formula that happens to fit one run cannot pass.
+    yield Case(args=({"non_saturating": {"hist": 0.2, "disc_acc": 0.55},
+                      "minimax": {"hist": 0.7, "disc_acc": 0.8}},), label="made-up runs")

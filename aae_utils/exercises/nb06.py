@@ -269,3 +269,6 @@ def _labels_experiment_cases(context):
     if missing:
         raise ValueError(f"runs has no run with {sorted(missing)} labels: run the experiment first")
     yield Case(args=(runs,), label="your runs, within 10%")
+    # Made-up runs, so that a constant or a formula that happens to fit one run cannot pass.
+    yield Case(args=({100: {"error": 0.3, "class": 0.01}, 1000: {"error": 0.06, "class": 0.3}},),
+               label="made-up runs")

@@ -179,3 +179,6 @@ def _noise_cases(context):
     if missing:
         raise ValueError(f"runs has no run with noise {sorted(missing)}: run the experiment first")
     yield Case(args=(runs,), label="your runs, within 10%")
+    # Made-up runs, so that a constant or a formula that happens to fit one run cannot pass.
+    yield Case(args=({0.3: {"error": 0.5, "used": 12}, 0.0: {"error": 0.9, "used": 3}},),
+               label="made-up runs")
