@@ -1,0 +1,309 @@
+"""Notebook 04's exercises: sampling the mixture prior, the discriminator's label input with its
+"no label" slot, reading the code space (which component, which digit) and how many labels
+the discriminator needs."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..checks import Case, exercise
+from ..engine import _disc_cond
+from ..models import AdversarialAutoencoder
+from ..priors import GaussianMixturePrior
+
+# --- the mixture sampler -------------------------------------------------------------------------
+
+
+def _sample_mixture(labels, eps, num_components=10, radius=4.0, radial_std=1.0, tangential_std=0.25):
+    """GaussianMixturePrior._sample_labels with the noise ``eps`` given (the library's draw)."""
+    prior = GaussianMixturePrior(num_components, radius, radial_std, tangential_std)
+    u = prior.directions[labels]
+    v = torch.stack([-u[:, 1], u[:, 0]], 1)
+    return prior.means[labels] + (radial_std * eps[:, :1]) * u + (tangential_std * eps[:, 1:]) * v
+
+
+def _mixture_with(angle, radial_factor=1.0, tangential_factor=1.0, swap_stds=False, power=1):
+    """A sampler built like the reference, with one thing changed (the catalogued mistakes)."""
+
+    def sample(labels, eps, num_components=10, radius=4.0, radial_std=1.0, tangential_std=0.25):
+        rs, ts = (tangential_std, radial_std) if swap_stds else (radial_std, tangential_std)
+        rs, ts = rs**power, ts**power
+        a = angle(labels.double(), num_components).float()
+        u = torch.stack([a.cos(), a.sin()], 1)
+        v = torch.stack([-u[:, 1], u[:, 0]], 1)
+        return radius * u + rs * eps[:, :1] * u + ts * eps[:, 1:] * v
+
+    return sample
+
+
+def _radians(k, K):
+    return 2 * math.pi * k / K
+
+
+def _swapped_cos_sin(labels, eps, num_components=10, radius=4.0, radial_std=1.0, tangential_std=0.25):
+    a = 2 * math.pi * labels.float() / num_components
+    u = torch.stack([a.sin(), a.cos()], 1)
+    v = torch.stack([-u[:, 1], u[:, 0]], 1)
+    return radius * u + radial_std * eps[:, :1] * u + tangential_std * eps[:, 1:] * v
+
+
+@exercise(
+    "04.sample_mixture",
+    "sample_mixture(labels, eps, num_components=10, radius=4.0, radial_std=1.0, tangential_std=0.25)",
+    reference=_sample_mixture,
+    hint="angle a_k = 2*pi*k/K in radians; u_k = (cos a_k, sin a_k), v_k = (-sin a_k, cos a_k); "
+         "z = radius*u_k + radial_std*eps[:, 0]*u_k + tangential_std*eps[:, 1]*v_k (stds, not "
+         "variances; eps[:, 0] goes along the ray).",
+    wrong={
+        "angle off by one class, 2 pi (k+1)/K": _mixture_with(lambda k, K: 2 * math.pi * (k + 1) / K),
+        "degrees instead of radians": _mixture_with(lambda k, K: 360.0 * k / K),
+        "cos and sin swapped": _swapped_cos_sin,
+        "radial and tangential stds swapped": _mixture_with(_radians, swap_stds=True),
+        "variances for stds": _mixture_with(_radians, power=2),
+    },
+)
+def _sample_mixture_cases(context):
+    g = torch.Generator().manual_seed(4)
+    yield Case(args=(torch.tensor([3]), torch.tensor([[1.5, -2.0]])), label="one code of component 3")
+    settings = [  # (K, radius, radial std, tangential std, N)
+        (10, 4.0, 1.0, 0.25, 200),
+        (10, 4.0, 2.0, 0.5, 50),
+        (6, 3.0, 0.5, 1.5, 30),
+        (3, 1.0, 3.0, 0.2, 9),
+    ]
+    for K, radius, rs, ts, n in settings:
+        labels = torch.cat([torch.arange(K), torch.randint(K, (n - K,), generator=g)])
+        eps = torch.randn(n, 2, generator=g)
+        yield Case(args=(labels, eps, K, radius, rs, ts),
+                   label=f"K={K}, radius {radius:g}, stds {rs:g}/{ts:g}, {n} codes")
+
+
+# --- the discriminator's label input ---------------------------------------------------------------
+
+
+@exercise(
+    "04.discriminator_condition", "discriminator_condition(labels, num_classes=10)",
+    reference=lambda labels, num_classes=10: _disc_cond(labels, num_classes + 1),
+    hint="num_classes + 1 columns: label k sets column k, label -1 (no label) sets the last "
+         "column, index num_classes; every row has exactly one 1.",
+    wrong={
+        "labels + 1 (off by one)": lambda labels, num_classes=10: F.one_hot(
+            labels + 1, num_classes + 1).float(),
+        "an all-zero row for -1": lambda labels, num_classes=10: (
+            F.one_hot(labels.clamp(min=0), num_classes + 1).float() * (labels >= 0).float()[:, None]),
+        "only num_classes columns": lambda labels, num_classes=10: F.one_hot(
+            labels.clamp(min=0), num_classes).float(),
+        "-1 wrapped onto the last digit": lambda labels, num_classes=10: F.one_hot(
+            labels % num_classes, num_classes + 1).float(),
+    },
+)
+def _disc_cond_cases(context):
+    g = torch.Generator().manual_seed(5)
+    yield Case(args=(torch.tensor([-1]),), label="one unlabelled image")
+    yield Case(args=(torch.tensor([9, -1, 0, 4]),), label="9, -1, 0, 4")
+    labels = torch.randint(-1, 10, (50,), generator=g)
+    yield Case(args=(labels, 10), label="50 labels in [-1, 9]")
+    yield Case(args=(torch.tensor([0, 1, 2, -1, 2]), 3), label="3 classes")
+    yield Case(args=(torch.randint(0, 7, (20,), generator=g), 7), label="7 classes, all labelled")
+    yield Case(args=(torch.full((4,), -1), 10), label="none labelled")
+
+
+# --- exercise 1: a component's centre by hand ------------------------------------------------------
+
+
+@exercise(
+    "04.centre_z2", "centre_z2()",
+    reference=lambda: 4 * math.sin(2 * math.pi * 3 / 10),
+    hint="the centre of component k is radius * (cos a_k, sin a_k) with a_k = 2*pi*k/10 in "
+         "radians; z2 is the sine part. Two decimals are enough.",
+    rel=0.0, abs=0.006,
+    wrong={
+        "z1 (cosine) instead of z2": lambda: 4 * math.cos(2 * math.pi * 3 / 10),
+        "degrees into a radian sine": lambda: 4 * math.sin(360 * 3 / 10),
+        "off by one component (k = 4)": lambda: 4 * math.sin(2 * math.pi * 4 / 10),
+        "radius forgotten": lambda: math.sin(2 * math.pi * 3 / 10),
+    },
+)
+def _centre_cases(context):
+    yield Case(label="to two decimals")
+
+
+# --- codes of a trained model: which component ------------------------------------------------------
+
+
+def _spread_model() -> AdversarialAutoencoder:
+    """A 2-D AAE whose encoder maps an image's first two pixels p to the code 16 p - 8: random
+    images give codes all over [-8, 8]^2, in every component (the checks' stand-in for a trained
+    model)."""
+    model = AdversarialAutoencoder(784, 2, hidden=[16])
+    first, last = model.encoder.net[0], model.encoder.net[2]
+    with torch.no_grad():
+        first.weight.zero_()
+        first.bias.zero_()
+        first.weight[:16, :16] = torch.eye(16)
+        last.weight.zero_()
+        last.weight[0, 0] = last.weight[1, 1] = 16.0
+        last.bias.fill_(-8.0)
+    return model.eval()
+
+
+def _random_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 784, generator=g), torch.randint(10, (n,), generator=g)
+
+
+def _share(model, prior, images, labels, digit):
+    with torch.no_grad():
+        codes = model.encode(images[labels == digit])
+    return (prior.assign(codes) == digit).float().mean().item()
+
+
+def _assigned(model, prior, images):
+    with torch.no_grad():
+        return prior.assign(model.encode(images))
+
+
+def _precision(model, prior, images, labels, digit):
+    landed = _assigned(model, prior, images) == digit
+    return (labels[landed] == digit).float().mean().item()
+
+
+def _demo_share():
+    images, labels = _random_images(600, 6)
+    return {"model": _spread_model(), "prior": GaussianMixturePrior(10), "images": images,
+            "labels": labels}
+
+
+@exercise(
+    "04.share_in_component", "share_in_component(model, prior, images, labels, digit)",
+    reference=_share,
+    hint="keep only the images whose label is digit, encode them (model.encode), "
+         "prior.assign(codes) gives each code's component: the fraction equal to digit (a float).",
+    rel=1e-4,
+    demo=_demo_share,
+    wrong={
+        "share of all images (not only the digit's)": lambda model, prior, images, labels, digit: (
+            (_assigned(model, prior, images) == digit).float().mean().item()),
+        "precision: share of component digit's codes that are the digit": _precision,
+        "count, not a fraction": lambda model, prior, images, labels, digit: int(
+            (_assigned(model, prior, images[labels == digit]) == digit).sum()),
+        "every digit's agreement": lambda model, prior, images, labels, digit: (
+            (_assigned(model, prior, images) == labels).float().mean().item()),
+    },
+)
+def _share_cases(context):
+    model, prior, images, labels = (context[k] for k in ("model", "prior", "images", "labels"))
+    yield Case(args=(model, prior, images, labels, 1), label=f"digit 1, {len(images):,} images")
+    yield Case(args=(model, prior, images[:2500], labels[:2500], 7), label="digit 7, first 2,500")
+    x, y = _random_images(400, 7)
+    yield Case(args=(_spread_model(), GaussianMixturePrior(10), x, y, 3),
+               label="digit 3, another model and data")
+    yield Case(args=(_spread_model(), GaussianMixturePrior(6, radius=3.0), x, y % 6, 4),
+               label="digit 4, a 6-component prior")
+
+
+# --- exercise 3: why not the VAE ------------------------------------------------------------------
+
+
+@exercise(
+    "04.why_not_the_vae", "why_not_the_vae()",
+    reference=lambda: "a",
+    hint="which of the three does the KL formula need, and which does the AAE avoid?",
+    options={
+        "a": "the KL needs log p(z), which does not exist for a prior on a curve",
+        "b": "the swiss roll cannot be sampled",
+        "c": "the decoder would need 3-D codes",
+    },
+    wrong={"(b) cannot be sampled": lambda: "b", "(c) 3-D codes": lambda: "c"},
+)
+def _why_cases(context):
+    yield Case(label="one of a, b, c")
+
+
+# --- exercise 4: which digit does the decoder draw ---------------------------------------------
+
+
+@torch.no_grad()
+def _drawn_digit(decoder, codes, images, labels):
+    drawn = decoder.images(codes).double()
+    ref = images.double()
+    nearest = torch.stack([(ref - d).pow(2).sum(1).argmin() for d in drawn])
+    return labels[nearest]
+
+
+@torch.no_grad()
+def _nearest_to(drawn, images, labels, *, farthest=False, index=False):
+    dist = torch.cdist(drawn.double(), images.double())
+    pick = dist.argmax(1) if farthest else dist.argmin(1)
+    return pick if index else labels[pick]
+
+
+def _demo_drawn():
+    torch.manual_seed(0)
+    model = AdversarialAutoencoder(784, 2, hidden=[16]).eval()
+    images, labels = _random_images(400, 8)
+    return {"decoder": model.decoder, "codes": GaussianMixturePrior(10).means, "images": images,
+            "labels": labels}
+
+
+@exercise(
+    "04.drawn_digit", "drawn_digit(decoder, codes, images, labels)",
+    reference=_drawn_digit,
+    hint="decoder(codes) gives logits: torch.sigmoid (or decoder.images) turns them into pixels. "
+         "For each decoded image find the nearest of images (smallest squared pixel distance) and "
+         "return that image's label, one per code.",
+    demo=_demo_drawn,
+    wrong={
+        "logits compared with pixels (no sigmoid)": lambda decoder, codes, images, labels: (
+            _nearest_to(decoder(codes).detach(), images, labels)),
+        "the nearest image's index, not its label": lambda decoder, codes, images, labels: (
+            _nearest_to(decoder.images(codes), images, labels, index=True)),
+        "the farthest image": lambda decoder, codes, images, labels: (
+            _nearest_to(decoder.images(codes), images, labels, farthest=True)),
+    },
+)
+def _drawn_cases(context):
+    decoder, codes, images, labels = (context[k] for k in ("decoder", "codes", "images", "labels"))
+    device = images.device
+    yield Case(args=(decoder, codes.to(device), images, labels), label=f"{len(codes)} given codes")
+    g = torch.Generator().manual_seed(9)
+    random_codes = (3 * torch.randn(25, decoder.latent_dim, generator=g)).to(device)
+    yield Case(args=(decoder, random_codes, images[:3000], labels[:3000]),
+               label="25 random codes, 3,000 images")
+    # Images that are (almost) the decoder's own drawings: the nearest one is known.
+    codes12 = (2 * torch.randn(12, decoder.latent_dim, generator=g)).to(device)
+    with torch.no_grad():
+        drawn = decoder.images(codes12)
+    noisy = (drawn + 0.01 * torch.randn(drawn.shape, generator=g).to(device)).clamp(0, 1)
+    x = torch.cat([images[:300], noisy])
+    y = torch.cat([labels[:300], torch.randint(10, (12,), generator=g).to(labels)])
+    yield Case(args=(decoder, codes12, x, y), label="images drawn by the decoder itself")
+
+
+# --- exercise 5: experiment, how many labels ----------------------------------------------------
+
+
+@exercise(
+    "04.labels_experiment", "label_gain(runs)",
+    reference=lambda runs: runs[max(runs)]["share"] / runs[min(runs)]["share"],
+    hint="runs[k]['share'] is the share of test codes in their own digit's component for the "
+         "run with k labelled images per digit: divide the share of the run with the most labels "
+         "by the share of the run with the fewest.",
+    rel=0.1,
+    demo=lambda: {"runs": {100: {"share": 0.106, "labelled": 1000},
+                           1000: {"share": 0.281, "labelled": 10000}}},
+    wrong={
+        "inverse ratio": lambda runs: runs[min(runs)]["share"] / runs[max(runs)]["share"],
+        "difference": lambda runs: runs[max(runs)]["share"] - runs[min(runs)]["share"],
+        "ratio of the numbers of labels": lambda runs: max(runs) / min(runs),
+    },
+)
+def _labels_cases(context):
+    runs = context["runs"]
+    if len(runs) < 2:
+        raise ValueError("runs needs at least two runs with different numbers of labels: run the "
+                         "experiment first")
+    yield Case(args=(runs,), label="your runs, within 10%")

@@ -1,0 +1,154 @@
+"""Notebook 05's exercises: the decoder's input [z, one-hot label], counting it, the length of a
+Gaussian code, reading the probe results, and the code size against the split of style from
+content."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..checks import Case, exercise
+from ..models import _append_cond, build_model
+
+# --- the decoder's input ---------------------------------------------------------------------------
+
+
+def _decoder_input(z, labels, num_classes=10):
+    """The library's decoder input: ``[z, one_hot(labels)]`` (models._append_cond)."""
+    return _append_cond(z, labels, num_classes, "Decoder")
+
+
+@exercise(
+    "05.decoder_input", "decoder_input(z, labels, num_classes=10)",
+    reference=_decoder_input,
+    hint="torch.cat([z, F.one_hot(labels, num_classes).to(z.dtype)], dim=1): the code first, "
+         "then one column per class with a 1 in column labels[i]; keep z's gradient.",
+    wrong={
+        "label first": lambda z, labels, num_classes=10: torch.cat(
+            [F.one_hot(labels, num_classes).to(z.dtype), z], 1),
+        "off by one class": lambda z, labels, num_classes=10: torch.cat(
+            [z, F.one_hot((labels + 1) % num_classes, num_classes).to(z.dtype)], 1),
+        "the label as one number": lambda z, labels, num_classes=10: torch.cat(
+            [z, labels.to(z.dtype)[:, None]], 1),
+    },
+)
+def _decoder_input_cases(context):
+    g = torch.Generator().manual_seed(10)
+    yield Case(args=(torch.randn(1, 5, generator=g), torch.tensor([7])), label="one code, digit 7",
+               grads=(0,))
+    for n, d, k in [(10, 5, 10), (64, 15, 10), (30, 2, 10), (6, 3, 4)]:
+        labels = torch.cat([torch.arange(k), torch.randint(k, (n - k,), generator=g)])
+        labels = labels[torch.randperm(n, generator=g)]
+        yield Case(args=(torch.randn(n, d, generator=g), labels, k),
+                   label=f"{n} codes of size {d}, {k} classes", grads=(0,))
+
+
+# --- exercise 1: how many inputs ----------------------------------------------------------------
+
+
+def _tiny_models():
+    torch.manual_seed(0)
+    return [
+        build_model("aae", latent_dim=3, hidden=[8], decoder_cond_dim=4),
+        build_model("aae", latent_dim=2, hidden=[8], disc_cond_dim=11),
+        build_model("vae", latent_dim=7, hidden=[8]),
+        build_model("vae", latent_dim=4, hidden=[8], decoder_cond_dim=10),
+    ]
+
+
+@exercise(
+    "05.count_decoder_inputs", "count_decoder_inputs(model)",
+    reference=lambda model: model.decoder.net[0].in_features,
+    hint="the decoder takes the code (model.latent_dim numbers) and, when it is conditioned, a "
+         "one-hot label of model.decoder.cond_dim entries (0 when it is not); an int.",
+    demo=lambda: {"models": _tiny_models()[:2]},
+    wrong={
+        "the code only": lambda model: model.latent_dim,
+        "the label as one number": lambda model: model.latent_dim + 1,
+        "always 10 label entries": lambda model: model.latent_dim + 10,
+        "the discriminator's inputs": lambda model: model.discriminator.net[0].in_features,
+    },
+)
+def _count_cases(context):
+    for i, model in enumerate(context["models"]):
+        yield Case(args=(model,), label=f"your model {i + 1}")
+    for model in _tiny_models():
+        cond = model.decoder.cond_dim
+        article = "an" if model.kind == "aae" else "a"
+        yield Case(args=(model,), label=f"{article} {model.kind.upper()} with a {model.latent_dim}-D code"
+                                        + (f" and {cond} classes" if cond else ", no label"))
+
+
+# --- exercise 2: the squared length of a Gaussian code ----------------------------------------------
+
+
+@exercise(
+    "05.sq_length", "expected_sq_length(dim, std=1.0)",
+    reference=lambda dim, std=1.0: dim * std**2,
+    hint="E|z|^2 = sum over the dim coordinates of E[z_j^2], and E[z_j^2] = std^2 when the mean "
+         "is 0.",
+    rel=1e-3,
+    wrong={
+        "dim squared": lambda dim, std=1.0: dim**2 * std**2,
+        "E|z| (a square root)": lambda dim, std=1.0: math.sqrt(dim) * std,
+        "std not squared": lambda dim, std=1.0: dim * std,
+        "one coordinate only": lambda dim, std=1.0: std**2,
+    },
+)
+def _sq_length_cases(context):
+    yield Case(args=(5,), label="N(0, I_5)")
+    for dim, std in [(2, 3.0), (15, 0.5), (1, 2.0), (8, 1.0)]:
+        yield Case(args=(dim, std), label=f"dim {dim}, std {std:g}")
+
+
+# --- exercise 3: the best probe -------------------------------------------------------------------
+
+
+@exercise(
+    "05.best_probe", "best_probe(results)",
+    reference=lambda results: max(results, key=results.get),
+    hint="results maps a model's name to its probe accuracy: return the name (a key) whose "
+         "accuracy is highest.",
+    demo=lambda: {"results": {"supervised": 0.51, "control": 0.76, "cvae": 0.44}},
+    wrong={
+        "alphabetically last name": lambda results: max(results),
+        "lowest accuracy": lambda results: min(results, key=results.get),
+        "the second entry, as in the notebook": lambda results: list(results)[1],
+        "the accuracy, not the name": lambda results: max(results.values()),
+    },
+)
+def _best_probe_cases(context):
+    results = context["results"]
+    yield Case(args=(results,), label="your probe_results")
+    yield Case(args=(dict(reversed(results.items())),), label="the same, in reverse order")
+    yield Case(args=({"a": 0.3, "b": 0.9, "c": 0.5},), label="a, b, c")
+    yield Case(args=({"zeta": 0.95, "alpha": 0.2, "mid": 0.6, "omega": 0.1},), label="four models")
+    yield Case(args=({"only one": 0.42, "another": 0.41},), label="two close ones")
+
+
+# --- exercise 4: experiment, the code size ------------------------------------------------------
+
+
+@exercise(
+    "05.code_size_experiment", "probe_gap(runs)",
+    reference=lambda runs: runs[15]["probe"] - runs[5]["probe"],
+    hint="runs[d]['probe'] is the linear probe's test accuracy on the codes of the run with a "
+         "d-D code: how much higher (a difference of fractions, e.g. 0.1 for 10 points) is it "
+         "with 15 dimensions than with 5?",
+    rel=0.1, abs=1e-3,
+    demo=lambda: {"runs": {5: {"probe": 0.52, "recon": 95.0}, 15: {"probe": 0.80, "recon": 80.0}}},
+    wrong={
+        "5 minus 15 (sign)": lambda runs: runs[5]["probe"] - runs[15]["probe"],
+        "ratio": lambda runs: runs[15]["probe"] / runs[5]["probe"],
+        "the reconstruction losses": lambda runs: runs[15]["recon"] - runs[5]["recon"],
+    },
+)
+def _code_size_cases(context):
+    runs = context["runs"]
+    missing = {5, 15} - set(runs)
+    if missing:
+        raise ValueError(f"runs has no run with a code of size {sorted(missing)}: run the "
+                         "experiment first")
+    yield Case(args=(runs,), label="your runs, within 10%")
