@@ -307,3 +307,6 @@ def _labels_cases(context):
         raise ValueError("runs needs at least two runs with different numbers of labels: run the "
                          "experiment first")
     yield Case(args=(runs,), label="your runs, within 10%")
+    # Made-up runs, so that a number copied from the output cannot pass.
+    yield Case(args=({10: {"share": 0.12, "labelled": 100}, 100: {"share": 0.2, "labelled": 1000},
+                      1000: {"share": 0.54, "labelled": 10000}},), label="made-up runs")

@@ -152,3 +152,6 @@ def _code_size_cases(context):
         raise ValueError(f"runs has no run with a code of size {sorted(missing)}: run the "
                          "experiment first")
     yield Case(args=(runs,), label="your runs, within 10%")
+    # Made-up runs, so that a number copied from the output cannot pass.
+    yield Case(args=({5: {"probe": 0.41, "recon": 120.0}, 15: {"probe": 0.77, "recon": 118.0}},),
+               label="made-up runs")

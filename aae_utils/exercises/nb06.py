@@ -59,7 +59,7 @@ def _disc_weights(args):
     return [p.detach().clone() for p in args[0].class_discriminator.parameters()]
 
 
-def _wrong_disc(fake_of, loss_of=discriminator_loss, swap=False):
+def _wrong_disc(fake_of, loss_of=discriminator_loss, swap=False, zero_grad=True):
     """A categorical discriminator phase with one thing changed (for the catalogue)."""
 
     def phase(model, x, y_prior, opt):
@@ -69,7 +69,11 @@ def _wrong_disc(fake_of, loss_of=discriminator_loss, swap=False):
         if swap:
             real, fake = fake, real
         loss = loss_of(real, fake)
-        _step(opt, loss)
+        if zero_grad:
+            _step(opt, loss)
+        else:
+            loss.backward()
+            opt.step()
         return loss.detach(), discriminator_accuracy(real, fake)
 
     return phase
@@ -85,6 +89,7 @@ def _sum_loss(real, fake):
 
 @exercise(
     "06.categorical_discriminator_phase", "categorical_discriminator_phase(model, x, y_prior, opt)",
+    tensors=True,
     reference=_categorical_discriminator_phase,
     hint="encode x under torch.no_grad(); the class discriminator judges the one-hot y_prior "
          "(real) and softmax(logits) (fake); loss = discriminator_loss(real_logits, fake_logits); "
@@ -95,18 +100,25 @@ def _sum_loss(real, fake):
         "one-hot argmax as the fake": _wrong_disc(
             lambda logits: F.one_hot(logits.argmax(1), logits.shape[1]).float()),
         "sum over the batch instead of mean": _wrong_disc(_softmax, loss_of=_sum_loss),
+        "forgot opt.zero_grad()": _wrong_disc(_softmax, zero_grad=False),
     },
 )
 def _categorical_discriminator_cases(context):
     for batch, k, seed in _PHASE_CASES:
         yield Case(make=partial(_disc_args, batch, k, seed), after=_disc_weights,
                    label=f"batch {batch}, {k} classes")
+    yield Case(make=partial(_disc_args, 32, 10, 4, warm=True), after=_disc_weights,
+               label="after an earlier step (its gradients still stored)")
 
 
-def _disc_args(batch, k, seed):
-    """A fresh model, images, one-hot prior samples and an Adam over the class discriminator."""
+def _disc_args(batch, k, seed, warm=False):
+    """A fresh model, images, one-hot prior samples and an Adam over the class discriminator;
+    ``warm``: one step already taken, so stale gradients sit in the discriminator."""
     model = _tiny_ssaae(k, seed)
     opt = torch.optim.Adam(model.class_discriminator.parameters(), lr=0.01)
+    if warm:
+        _categorical_discriminator_phase(model, _images(batch, seed + 1),
+                                         _one_hot_prior(batch, k, seed + 1), opt)
     return model, _images(batch, seed), _one_hot_prior(batch, k, seed), opt
 
 
@@ -131,6 +143,7 @@ def _wrong_class(loss_of, zero_grad=True):
 
 @exercise(
     "06.classification_phase", "classification_phase(model, x, y, opt)",
+    tensors=True,
     reference=_classification_phase,
     hint="logits = model.encoder(x)[0]; loss = F.cross_entropy(logits, y) (it applies "
          "log_softmax itself, averaged over the batch); opt.zero_grad(), loss.backward(), "
