@@ -168,23 +168,22 @@ def test_label_shift_must_be_a_small_whole_number_of_pixels(bad):
         TrainConfig(label_shift=bad)
 
 
-def test_label_shift_reaches_only_the_classification_phase(mnist_small, monkeypatch):
-    import aae_utils.engine as train_module
+def test_label_shift_reaches_only_the_classification_phase(mnist_small):
+    from aae_utils.phases import classification_phase
 
     data = mnist_small.subset(slice(0, 300))
     labels = data.y.new_full(data.y.shape, -1)
     labels[:50] = data.y[:50]
     seen = []
-    original = train_module.classification_phase
 
     def spy(model, x, y, opt):
         seen.append(x.clone())
-        return original(model, x, y, opt)
+        return classification_phase(model, x, y, opt)
 
-    monkeypatch.setattr(train_module, "classification_phase", spy)
     for shift in (0, 2):
         seen.clear()
-        fit(_model(), data, TrainConfig(epochs=1, label_shift=shift), labels=labels, progress=False)
+        fit(_model(), data, TrainConfig(epochs=1, label_shift=shift), labels=labels, progress=False,
+            phases={"classification": spy})
         shown = torch.cat(seen)
         # each image the classifier saw is a labelled one, moved by at most `shift` pixels
         images = F.pad(data.x[:50].view(50, 28, 28), (2, 2, 2, 2))
