@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,6 +266,30 @@ def get_exercise(name: str) -> Exercise:
     return REGISTRY[name]
 
 
+def experiment_cases(context: dict, *, needs: Iterable | int, missing: str,
+                     made_up: dict, made_up_label: str = "made-up runs") -> Iterator[Case]:
+    """The two cases of an experiment exercise: the learner's own ``context["runs"]`` and runs
+    made up so that a constant, a number copied from an output or a formula that fits one run
+    cannot pass.
+
+    ``needs``: the keys ``runs`` must hold, or how many runs at least. ``missing``: what is
+    missing, with ``{}`` for the missing keys (``"runs has no run with beta {}"``).
+    Raises ValueError (shown as "not done yet") while the experiment has not been run.
+    """
+    runs = context.get("runs")
+    if runs is None:
+        raise ValueError("the check needs runs=: run the experiment first")
+    if isinstance(needs, int):
+        if len(runs) < needs:
+            raise ValueError(f"{missing}: run the experiment first")
+    else:
+        absent = set(needs) - set(runs)
+        if absent:
+            raise ValueError(f"{missing.format(sorted(absent))}: run the experiment first")
+    yield Case(args=(runs,), label="your runs, within 10%")
+    yield Case(args=(made_up,), label=made_up_label)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The outcome of one check: ``status`` is "correct", "wrong" or "not done"."""
@@ -359,6 +383,8 @@ def check(name: str, fn: Any, **context: Any) -> None:
 def yours(name: str, fn: Any, library: Callable | None = None, **context: Any) -> Callable:
     """The learner's ``fn`` once it passes exercise ``name``, else ``library`` (default: the
     exercise's reference), with a note, so the cells after an unfinished exercise still run."""
+    # evaluated again rather than reusing check()'s verdict: every check runs in about a second
+    # at most, and a remembered verdict goes stale when the function reads a global changed since
     verdict = evaluate(name, fn, **context)
     if verdict.passed:
         return fn

@@ -104,3 +104,18 @@ def test_a_training_phase_must_return_tensors_but_a_question_may_return_numbers(
     assert evaluate("99.phase", lambda x: (x * 2).sum()).passed
     assert evaluate("99.double", lambda x: 2 * x).passed
     assert answer_is_correct(6.0, torch.tensor(6.0))
+
+
+@pytest.mark.parametrize("name, runs, says", [
+    ("02.beta_experiment", None, "the check needs runs="),
+    ("02.beta_experiment", {1.0: {"kl": 5.0, "recon": 150.0}}, "runs has no run with beta [4.0]"),
+    ("04.labels_experiment", {10: {"share": 0.1, "labelled": 100}}, "at least two runs"),
+    ("07.noise_experiment", {0.0: {"error": 0.9, "used": 2}}, "runs has no run with noise [0.3]"),
+])
+def test_an_experiment_not_yet_run_is_not_done_and_says_what_is_missing(name, runs, says):
+    from aae_utils.checks import get_exercise
+    ex = get_exercise(name)
+    context = {} if runs is None else {"runs": runs}
+    verdict = evaluate(name, ex.reference, **context)
+    assert verdict.status == "not done" and says in verdict.message
+    assert "run the experiment first" in verdict.message

@@ -112,42 +112,21 @@ def _step_cases(context):
                label="50 images, a 3-D code, two hidden layers")
 
 
-def _no_zero_grad(model, x, opt):
-    loss = reconstruction_loss(model.decoder(model.code(x)), x)
-    loss.backward()
-    opt.step()
-    return loss.detach()
+def _bad_step(*, zero=True, step=True, step_first=False, reduction="mean", code="code"):
+    """A training step with one thing wrong (for the catalogue of wrong answers)."""
 
+    def training_step(model, x, opt):
+        loss = reconstruction_loss(model.decoder(getattr(model, code)(x)), x, reduction=reduction)
+        if zero:
+            opt.zero_grad()
+        if step_first:
+            opt.step()
+        loss.backward()
+        if step and not step_first:
+            opt.step()
+        return loss.detach()
 
-def _no_step(model, x, opt):
-    loss = reconstruction_loss(model.decoder(model.code(x)), x)
-    opt.zero_grad()
-    loss.backward()
-    return loss.detach()
-
-
-def _batch_sum(model, x, opt):
-    loss = reconstruction_loss(model.decoder(model.code(x)), x, reduction="sum")
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return loss.detach()
-
-
-def _step_first(model, x, opt):
-    loss = reconstruction_loss(model.decoder(model.code(x)), x)
-    opt.zero_grad()
-    opt.step()
-    loss.backward()
-    return loss.detach()
-
-
-def _encode_no_grad(model, x, opt):
-    loss = reconstruction_loss(model.decoder(model.encode(x)), x)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return loss.detach()
+    return training_step
 
 
 @exercise(
@@ -159,11 +138,11 @@ def _encode_no_grad(model, x, opt):
          "loss.backward(), opt.step() in that order; return loss.detach().",
     rel=1e-4, abs=1e-5,
     wrong={
-        "forgot opt.zero_grad()": _no_zero_grad,
-        "forgot opt.step()": _no_step,
-        "sum over the batch instead of mean": _batch_sum,
-        "opt.step() before loss.backward()": _step_first,
-        "model.encode (no gradients) instead of model.code": _encode_no_grad,
+        "forgot opt.zero_grad()": _bad_step(zero=False),
+        "forgot opt.step()": _bad_step(step=False),
+        "sum over the batch instead of mean": _bad_step(reduction="sum"),
+        "opt.step() before loss.backward()": _bad_step(step_first=True),
+        "model.encode (no gradients) instead of model.code": _bad_step(code="encode"),
     },
 )
 def _training_step_exercise(context):
@@ -239,22 +218,25 @@ def _widest_digit(codes, labels):
     return int(_spread(codes, labels).argmax())
 
 
-def _designed_codes():
-    """Codes whose per-digit spreads are set exactly: the widest digit by the sum of variances (4)
-    is neither the widest by the sum of standard deviations (2), nor by the variance of z1 (6),
-    nor the one farthest from the origin (8), nor the most frequent (1)."""
-    g = torch.Generator().manual_seed(4)
+def _designed_codes(stds_of: dict[int, tuple[float, float]], seed: int = 4, far: int | None = None):
+    """Codes whose per-digit standard deviations are set exactly (others 0.5 on each axis);
+    digit 1 three times as frequent, digit ``far`` centred at (8, 8) instead of the origin."""
+    g = torch.Generator().manual_seed(seed)
     stds = {d: (0.5, 0.5) for d in range(10)}
-    stds.update({4: (0.1, 2.2), 2: (1.5, 1.5), 6: (2.0, 0.5)})
+    stds.update(stds_of)
     codes, labels = [], []
     for d in range(10):
         n = 300 if d == 1 else 100
         eps = torch.randn(n, 2, generator=g)
         eps = (eps - eps.mean(0)) / eps.std(0)  # exactly mean 0 and std 1 per coordinate
-        centre = torch.tensor([8.0, 8.0]) if d == 8 else torch.zeros(2)
+        centre = torch.tensor([8.0, 8.0]) if d == far else torch.zeros(2)
         codes.append(centre + eps * torch.tensor(stds[d]))
         labels.append(torch.full((n,), d))
     return torch.cat(codes), torch.cat(labels)
+
+
+def _norm_variance(codes, labels):
+    return int(torch.stack([codes[labels == d].norm(dim=1).var() for d in range(10)]).argmax())
 
 
 @exercise(
@@ -273,6 +255,9 @@ def _designed_codes():
         "the spread instead of the digit": lambda codes, labels: float(_spread(codes, labels).max()),
         "farthest from the origin": lambda codes, labels: int(torch.stack(
             [codes[labels == d].norm(dim=1).mean() for d in range(10)]).argmax()),
+        "largest variance along one axis": lambda codes, labels: int(torch.stack(
+            [codes[labels == d].var(0).max() for d in range(10)]).argmax()),
+        "variance of the distance to the origin": _norm_variance,
     },
 )
 def _widest_digit_cases(context):
@@ -283,7 +268,14 @@ def _widest_digit_cases(context):
     yield Case(args=(codes, labels), label=f"your {len(codes):,} codes")
     flipped = codes.flip(1) * torch.tensor([1.0, 3.0])
     yield Case(args=(flipped, labels), label="the same codes, z2 stretched 3 times")
-    yield Case(args=_designed_codes(), label="codes with chosen spreads")
+    # widest by the sum of variances: 4; by the sum of standard deviations: 2; by the variance
+    # of z1: 6; farthest from the origin: 8; most frequent: 1
+    yield Case(args=_designed_codes({4: (0.1, 2.2), 2: (1.5, 1.5), 6: (2.0, 0.5)}, far=8),
+               label="codes with chosen spreads")
+    # widest: the round 3; by the largest one-axis variance and by the variance of the distance
+    # to the origin: the elongated 7
+    yield Case(args=_designed_codes({3: (1.6, 1.6), 7: (2.1, 0.3)}, seed=5),
+               label="a round digit against a long one")
 
 
 def _count_params(module):

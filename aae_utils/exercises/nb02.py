@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ..checks import Case, exercise
+from ..checks import Case, exercise, experiment_cases
 from ..losses import gaussian_kl as _kl
 from ..models import GaussianEncoder
 
@@ -146,11 +146,7 @@ def _average_kl_cases(context):
     },
 )
 def _beta_cases(context):
-    runs = context["runs"]
-    missing = {1.0, 4.0} - set(runs)
-    if missing:
-        raise ValueError(f"runs has no run with beta {sorted(missing)}: run the experiment first")
-    yield Case(args=(runs,), label="your runs, within 10%")
-    # Made-up runs, so that a constant or a formula that happens to fit one run cannot pass.
-    yield Case(args=({1.0: {"kl": 6.0, "recon": 150.0}, 4.0: {"kl": 1.5, "recon": 170.0},
-                      8.0: {"kl": 0.5, "recon": 190.0}},), label="made-up runs")
+    yield from experiment_cases(
+        context, needs={1.0, 4.0}, missing="runs has no run with beta {}",
+        made_up={1.0: {"kl": 6.0, "recon": 150.0}, 4.0: {"kl": 1.5, "recon": 170.0},
+                 8.0: {"kl": 0.5, "recon": 190.0}})

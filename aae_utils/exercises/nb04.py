@@ -9,7 +9,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..checks import Case, exercise
+from ..checks import Case, exercise, experiment_cases
 from ..engine import _disc_cond
 from ..models import AdversarialAutoencoder
 from ..priors import GaussianMixturePrior
@@ -116,15 +116,19 @@ def _disc_cond_cases(context):
 
 @exercise(
     "04.centre_z2", "centre_z2()",
-    reference=lambda: 4 * math.sin(2 * math.pi * 3 / 10),
+    # component 4, not 3: sin(108 deg) = sin(72 deg), so for component 3 counting from 1 (k = 2)
+    # gave the same z2 and passed
+    reference=lambda: 4 * math.sin(2 * math.pi * 4 / 10),
     hint="the centre of component k is radius * (cos a_k, sin a_k) with a_k = 2*pi*k/10 in "
-         "radians; z2 is the sine part. Two decimals are enough.",
+         "radians, components numbered from 0 like the digits; z2 is the sine part. Two decimals "
+         "are enough.",
     rel=0.0, abs=0.006,
     wrong={
-        "z1 (cosine) instead of z2": lambda: 4 * math.cos(2 * math.pi * 3 / 10),
-        "degrees into a radian sine": lambda: 4 * math.sin(360 * 3 / 10),
-        "off by one component (k = 4)": lambda: 4 * math.sin(2 * math.pi * 4 / 10),
-        "radius forgotten": lambda: math.sin(2 * math.pi * 3 / 10),
+        "z1 (cosine) instead of z2": lambda: 4 * math.cos(2 * math.pi * 4 / 10),
+        "degrees into a radian sine": lambda: 4 * math.sin(360 * 4 / 10),
+        "counted from 1 (k = 3)": lambda: 4 * math.sin(2 * math.pi * 3 / 10),
+        "off by one the other way (k = 5)": lambda: 4 * math.sin(2 * math.pi * 5 / 10),
+        "radius forgotten": lambda: math.sin(2 * math.pi * 4 / 10),
     },
 )
 def _centre_cases(context):
@@ -302,11 +306,8 @@ def _drawn_cases(context):
     },
 )
 def _labels_cases(context):
-    runs = context["runs"]
-    if len(runs) < 2:
-        raise ValueError("runs needs at least two runs with different numbers of labels: run the "
-                         "experiment first")
-    yield Case(args=(runs,), label="your runs, within 10%")
-    # Made-up runs, so that a number copied from the output cannot pass.
-    yield Case(args=({10: {"share": 0.12, "labelled": 100}, 100: {"share": 0.2, "labelled": 1000},
-                      1000: {"share": 0.54, "labelled": 10000}},), label="made-up runs")
+    yield from experiment_cases(
+        context, needs=2,
+        missing="runs needs at least two runs with different numbers of labels",
+        made_up={10: {"share": 0.12, "labelled": 100}, 100: {"share": 0.2, "labelled": 1000},
+                 1000: {"share": 0.54, "labelled": 10000}})

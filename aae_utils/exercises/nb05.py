@@ -9,7 +9,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..checks import Case, exercise
+from ..checks import Case, exercise, experiment_cases
 from ..models import _append_cond, build_model
 
 # --- the decoder's input ---------------------------------------------------------------------------
@@ -146,12 +146,6 @@ def _best_probe_cases(context):
     },
 )
 def _code_size_cases(context):
-    runs = context["runs"]
-    missing = {5, 15} - set(runs)
-    if missing:
-        raise ValueError(f"runs has no run with a code of size {sorted(missing)}: run the "
-                         "experiment first")
-    yield Case(args=(runs,), label="your runs, within 10%")
-    # Made-up runs, so that a number copied from the output cannot pass.
-    yield Case(args=({5: {"probe": 0.41, "recon": 120.0}, 15: {"probe": 0.77, "recon": 118.0}},),
-               label="made-up runs")
+    yield from experiment_cases(
+        context, needs={5, 15}, missing="runs has no run with a code of size {}",
+        made_up={5: {"probe": 0.41, "recon": 120.0}, 15: {"probe": 0.77, "recon": 118.0}})

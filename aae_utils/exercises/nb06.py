@@ -10,7 +10,7 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from ..checks import Case, exercise
+from ..checks import Case, exercise, experiment_cases
 from ..losses import discriminator_accuracy, discriminator_loss
 from ..metrics import error_rate
 from ..models import build_model
@@ -275,13 +275,6 @@ def _phase_to_drop_cases(context):
     },
 )
 def _labels_experiment_cases(context):
-    runs = context.get("runs")
-    if runs is None:
-        raise ValueError("the check needs runs=: run the experiment first")
-    missing = {100, 1000} - set(runs)
-    if missing:
-        raise ValueError(f"runs has no run with {sorted(missing)} labels: run the experiment first")
-    yield Case(args=(runs,), label="your runs, within 10%")
-    # Made-up runs, so that a constant or a formula that happens to fit one run cannot pass.
-    yield Case(args=({100: {"error": 0.3, "class": 0.01}, 1000: {"error": 0.06, "class": 0.3}},),
-               label="made-up runs")
+    yield from experiment_cases(
+        context, needs={100, 1000}, missing="runs has no run with {} labels",
+        made_up={100: {"error": 0.3, "class": 0.01}, 1000: {"error": 0.06, "class": 0.3}})

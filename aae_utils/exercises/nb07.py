@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..checks import Case, exercise
+from ..checks import Case, exercise, experiment_cases
 from ..metrics import cluster_labels
 
 
@@ -173,13 +173,7 @@ def _majority_cases(context):
     },
 )
 def _noise_cases(context):
-    runs = context.get("runs")
-    if runs is None:
-        raise ValueError("the check needs runs=: run the experiment first")
-    missing = {0.3, 0.0} - set(runs)
-    if missing:
-        raise ValueError(f"runs has no run with noise {sorted(missing)}: run the experiment first")
-    yield Case(args=(runs,), label="your runs, within 10%")
-    # Made-up runs, so that a constant or a formula that happens to fit one run cannot pass.
-    yield Case(args=({0.3: {"error": 0.5, "used": 11}, 0.0: {"error": 0.9, "used": 3}},),
-               label="made-up runs (not a whole ratio)")
+    yield from experiment_cases(
+        context, needs={0.3, 0.0}, missing="runs has no run with noise {}",
+        made_up={0.3: {"error": 0.5, "used": 11}, 0.0: {"error": 0.9, "used": 3}},
+        made_up_label="made-up runs (not a whole ratio)")
