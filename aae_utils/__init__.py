@@ -6,7 +6,7 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.data` - MNIST / Fashion-MNIST as tensors, mini-batches, labelled subsets
 - :mod:`aae_utils.models` - the paper's MLPs; AE, (conditional) VAE, AAE, semi-supervised AAE
 - :mod:`aae_utils.priors` - Gaussian, 10-Gaussian mixture, swiss roll, categorical
-- :mod:`aae_utils.losses` - reconstruction, KL, discriminator and generator losses
+- :mod:`aae_utils.losses` - reconstruction (and its floor), KL, discriminator and generator losses
 - :mod:`aae_utils.inputs` - what the public functions accept, converted or refused with the fix
 - :mod:`aae_utils.phases` - the per-mini-batch training phases, each with its equation
 - :mod:`aae_utils.train_config` - ``TrainConfig``, the settings of one training run
@@ -14,8 +14,10 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.checkpoints` - ``load_or_train``: cached models, atomic files, resuming
 - :mod:`aae_utils.train` - phases, ``TrainConfig``, engine and checkpoints in one import
 - :mod:`aae_utils.viz` - image grids, latent scatters, manifold sweeps, loss curves
-- :mod:`aae_utils.metrics` - codes vs prior (MMD, histogram distance, holes); error rate,
-  clustering protocols, linear probe, k-NN
+- :mod:`aae_utils.metrics` - codes vs prior (MMD, histogram distance with its floor, holes,
+  the KL split into information and shape mismatch); error rate, clustering protocols, linear
+  probe, k-NN
+- :mod:`aae_utils.judge` - a digit classifier that says which digits generated images show
 - :mod:`aae_utils.checks` - how an exercise is checked (numbers, text, tensors, gradients)
 - :mod:`aae_utils.exercises` - each notebook's exercises: cases, references, wrong answers
 - :mod:`aae_utils.recipes` - the models the notebooks train, defined once

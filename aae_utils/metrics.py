@@ -11,7 +11,9 @@ argument).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -64,7 +66,10 @@ def histogram_distance(x: Tensor, y: Tensor, *, lim: float, bins: int = 20) -> f
 
     0 means the same share of points in every cell; 1 means no overlap at all. Points outside
     the square count in an extra "outside" cell, so codes that drift away are not ignored.
-    It reads as "the fraction of codes that would have to move to match the prior".
+
+    Between two *finite samples* it is above 0 even when both come from one distribution
+    (each cell's count is noisy): read a model's value against :func:`reference_distances`'s
+    "fresh prior sample" row, never against 0.
     """
     x, y = _check_pair(x, y, least=1)
     if x.shape[1] != 2:
@@ -92,6 +97,107 @@ def nearest_distance(queries: Tensor, reference: Tensor, chunk: int = 2048) -> T
     queries, reference = _check_pair(queries, reference, ("queries", "reference"), least=1)
     out = [torch.cdist(q, reference).min(1).values for q in queries.split(chunk)]
     return torch.cat(out)
+
+
+def reference_distances(
+    sample_prior: Callable[[int], Tensor], n: int, *, lim: float, shrink: float = 0.8,
+    mmd_points: int = 2000, seed: int = 0,
+) -> dict[str, tuple[float, float]]:
+    """The two rows every table of distances to the prior needs, to read the others against.
+
+    - ``"fresh prior sample"``: a second, independent sample of the prior against the first,
+      the floor that sampling noise alone gives (a model cannot do better than this);
+    - ``f"prior scaled by {shrink}"``: prior samples multiplied by ``shrink`` against the
+      prior, a known, visible mismatch (for N(0, I): N(0, 0.8^2 I)) to calibrate the scale.
+
+    Args:
+        sample_prior: ``sample_prior(n)`` returns ``(n, 2)`` prior samples (a prior's
+            ``sample``).
+        n: sample size, the same as the codes compared (histogram distance depends on it).
+        lim: the histogram's square, as for :func:`histogram_distance`.
+        mmd_points: how many points :func:`mmd` uses (as the notebooks do, 2000).
+
+    Returns:
+        ``{row name: (MMD^2, histogram distance)}``, the prior sample compared is drawn first
+        with ``seed``.
+    """
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be a whole number >= 2, got {n!r}")
+    if not 0 < shrink:
+        raise ValueError(f"shrink must be positive, got {shrink!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        first, second, third = (sample_prior(n).cpu() for _ in range(3))
+    m = min(mmd_points, n)
+    rows = {}
+    for name, other in (("fresh prior sample", second), (f"prior scaled by {shrink:g}", shrink * third)):
+        rows[name] = (mmd(other[:m], first[:m]), histogram_distance(other, first, lim=lim))
+    return rows
+
+
+@dataclass(frozen=True)
+class ElboSurgery:
+    r"""The VAE's average KL term split in two (Hoffman and Johnson, 2016, "ELBO surgery"),
+    all in nats per image:
+
+    .. math::
+        \underbrace{\mathbb{E}_{x}\,\mathrm{KL}\big(q(z|x)\,\|\,p(z)\big)}_{\texttt{average\_kl}}
+        = \underbrace{I_q(x; z)}_{\texttt{mutual\_information}}
+        + \underbrace{\mathrm{KL}\big(q(z)\,\|\,p(z)\big)}_{\texttt{marginal\_kl}}
+
+    ``average_kl`` is exact (the closed form averaged over the images); the two parts are Monte
+    Carlo estimates from one code per image, with ``q(z)`` the mixture of the N posteriors, so
+    their sum matches ``average_kl`` only up to ``standard_error``. ``mutual_information``
+    cannot exceed ``log N`` (``log_n``): N images carry at most log N nats about which one
+    was encoded.
+    """
+
+    average_kl: float
+    mutual_information: float
+    marginal_kl: float
+    standard_error: float
+    log_n: float
+
+
+@torch.no_grad()
+def elbo_surgery(mu: Tensor, logvar: Tensor, *, seed: int = 0, chunk: int = 512) -> ElboSurgery:
+    """Split a Gaussian encoder's average KL to N(0, I) into mutual information and the KL of
+    the aggregated posterior ``q(z) = (1/N) sum_n q(z|x_n)`` to the prior.
+
+    Args:
+        mu, logvar: the posterior parameters of N images, ``(N, d)`` each (a VAE's encoder
+            on the test set). Costs N x N density evaluations, in chunks of ``chunk`` codes.
+        seed: for the one code drawn per image.
+    """
+    mu = inputs.codes(mu, "mu", device=torch.device("cpu"), check=True).double()
+    logvar = inputs.codes(logvar, "logvar", dim=mu.shape[1], device=torch.device("cpu"),
+                          check=True).double()
+    if len(logvar) != len(mu) or len(mu) < 2:
+        raise ValueError(f"mu and logvar need the same number (>= 2) of rows, got {len(mu)} "
+                         f"and {len(logvar)}")
+    n, d = mu.shape
+    average_kl = float(0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1).mean())
+    std = (0.5 * logvar).exp()
+    z = mu + std * torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed),
+                               dtype=mu.dtype)
+    half_log_2pi = 0.5 * math.log(2 * math.pi)
+    own, marginal, prior = [], [], []
+    for zc, mc, lc in zip(z.split(chunk), mu.split(chunk), logvar.split(chunk), strict=True):
+        # log q(z_m | x_n) for the chunk's codes m against every image n: (chunk, N)
+        pair = -0.5 * (((zc[:, None] - mu[None]) / std[None]).pow(2) + logvar[None]).sum(2) \
+            - d * half_log_2pi
+        marginal.append(pair.logsumexp(1) - math.log(n))
+        own.append(-0.5 * (((zc - mc) / (0.5 * lc).exp()).pow(2) + lc).sum(1) - d * half_log_2pi)
+        prior.append(-0.5 * zc.pow(2).sum(1) - d * half_log_2pi)
+    own, marginal, prior = torch.cat(own), torch.cat(marginal), torch.cat(prior)
+    total = own - prior  # one-sample estimate of each image's KL; its mean estimates average_kl
+    return ElboSurgery(
+        average_kl=average_kl,
+        mutual_information=float((own - marginal).mean()),
+        marginal_kl=float((marginal - prior).mean()),
+        standard_error=float(total.std() / math.sqrt(n)),
+        log_n=math.log(n),
+    )
 
 
 # --- classification and clustering (notebooks 06 and 07) -------------------------------------

@@ -1,8 +1,10 @@
 """An interactive latent explorer (ipywidgets 8): move a point through the code space and
 watch the decoder's image change.
 
-Left: the codes of some images (coloured by digit) over grey samples of the prior, with the
-current point marked. Right: the decoder's image for that point. One slider per code
+Left: the codes of some images (coloured by digit, in the colours of every figure of the
+course, :data:`aae_utils.viz.DIGIT_COLORS`, with a key) over grey samples of the prior, with
+the current point marked. Right: the decoder's image for that point, drawn as
+:func:`aae_utils.viz.image_grid` draws digits (dark ink on white). One slider per code
 coordinate moves the point; for a decoder that also takes a label (supervised AAE, semi-
 supervised AAE) a digit selector chooses the content while the sliders set the style; with
 several models a selector switches between them (e.g. one model per prior).
@@ -37,7 +39,7 @@ from torch import Tensor, nn
 
 from . import inputs
 from .priors import Prior
-from .viz import _scatter
+from .viz import PRIOR_ALPHA, PRIOR_COLOR, _scatter, digit_legend
 
 #: More sliders than this would not fit beside the pictures; such codes are too wide to explore
 #: by hand anyway.
@@ -124,10 +126,16 @@ def _draw_background(view: _View, size_px: int) -> None:
     dpi = 100
     fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi)
     canvas = FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.15, 0.14, 0.8, 0.78))  # room for the labels and the title
+    keyed = view.labels is not None
+    # Room for the labels and the title, and on the right for the digit key.
+    ax = fig.add_axes((0.15, 0.14, 0.68, 0.78) if keyed else (0.15, 0.14, 0.8, 0.78))
     if view.prior is not None:
-        ax.scatter(view.prior[:, 0], view.prior[:, 1], s=2, color="0.78", linewidths=0)
+        ax.scatter(view.prior[:, 0], view.prior[:, 1], s=2, color=PRIOR_COLOR, alpha=PRIOR_ALPHA,
+                   linewidths=0)
     _scatter(ax, view.codes[:, :2], view.labels, s=3, alpha=0.7)  # digits coloured, -1 grey
+    if keyed:
+        digit_legend(ax, unlabelled=bool((view.labels < 0).any()), prior=view.prior is not None,
+                     fontsize=6.5)
     ax.set_xlim(-view.lim, view.lim)
     ax.set_ylim(-view.lim, view.lim)
     ax.set_xlabel("$z_1$", fontsize=9)
@@ -239,8 +247,9 @@ class LatentExplorer:
         side = 28 * image_scale
         self.scatter_image = W.Image(format="png", layout=W.Layout(width=f"{size_px}px",
                                                                    height=f"{size_px}px"))
-        self.decoded_image = W.Image(format="png", layout=W.Layout(width=f"{side}px",
-                                                                   height=f"{side}px"))
+        # Black frame: image_grid's separators, so the white background has an edge.
+        self.decoded_image = W.Image(format="png", layout=W.Layout(
+            width=f"{side}px", height=f"{side}px", border="1px solid black"))
         self.sliders: list[W.FloatSlider] = []
         self._slider_box = W.VBox()
         controls = W.VBox([self.selector, self.digit, self._slider_box, self.sample_button,
@@ -331,8 +340,13 @@ class LatentExplorer:
         self.readout.value = f"<code>z = ({where})</code>{label}"
 
     def _digit_pixels(self) -> np.ndarray:
-        """The decoded image as 8-bit grey, each pixel a ``scale`` x ``scale`` block."""
-        pixels = (self._image.clamp(0, 1).numpy() * 255).astype(np.uint8)
+        """The decoded image as 8-bit grey, each pixel a ``scale`` x ``scale`` block.
+
+        Drawn as :func:`aae_utils.viz.image_grid` draws every digit of the course (colormap
+        ``gray_r`` on [0, 1]): ink 1 is black, background 0 is white.
+        """
+        ink = self._image.clamp(0, 1).numpy()
+        pixels = np.round((1.0 - ink) * 255).astype(np.uint8)
         return np.kron(pixels, np.ones((self._scale, self._scale), dtype=np.uint8))
 
     def snapshot(self) -> np.ndarray:
@@ -343,6 +357,10 @@ class LatentExplorer:
         top = max((h - pixels.shape[0]) // 2, 0)
         rows = min(pixels.shape[0], h)
         panel[top:top + rows, 10:10 + pixels.shape[1], :3] = pixels[:rows, :, None]
+        # The live widget's black frame, drawn in the margin around the digit.
+        panel[max(top - 1, 0), 9:11 + pixels.shape[1], :3] = 0
+        panel[min(top + rows, h - 1), 9:11 + pixels.shape[1], :3] = 0
+        panel[max(top - 1, 0):top + rows + 1, [9, 10 + pixels.shape[1]], :3] = 0
         return np.concatenate([scatter, panel], axis=1)
 
     def _repr_mimebundle_(self, **kwargs) -> dict:

@@ -253,6 +253,8 @@ ENTRIES = [
     Entry("models.SemiSupervisedAAE.encode", "x", "images", lambda v: SSAAE.encode(v)),
     Entry("models.SemiSupervisedAAE.representation", "x", "images", lambda v: HEADS.representation(v)),
     # losses
+    Entry("losses.reconstruction_floor", "x", "images",
+          lambda v: losses.reconstruction_floor(v, reduction="none")),
     Entry("losses.reconstruction_loss", "x", "images",
           lambda v: losses.reconstruction_loss(torch.zeros(N, 784), v, reduction="none"),
           expect={"one image": r" must be a batch with one example per row",
@@ -354,6 +356,10 @@ ENTRIES = [
           expect={"int64": "same", "1-D": r" must be a batch of shape \(N, d\)"}),
     # metrics
     Entry("metrics.mmd", "x", "codes", lambda v: metrics.mmd(v, Z.flip(0) * 2)),
+    Entry("metrics.elbo_surgery", "mu", "codes",
+          lambda v: metrics.elbo_surgery(v, torch.zeros(N, 2)).mutual_information),
+    Entry("metrics.elbo_surgery", "logvar", "codes",
+          lambda v: metrics.elbo_surgery(Z, v).mutual_information),
     Entry("metrics.mmd", "y", "codes", lambda v: metrics.mmd(Z.flip(0) * 2, v)),
     Entry("metrics.histogram_distance", "x", "codes", lambda v: metrics.histogram_distance(v, Z * 2, lim=3)),
     Entry("metrics.histogram_distance", "y", "codes", lambda v: metrics.histogram_distance(Z * 2, v, lim=3)),

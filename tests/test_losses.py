@@ -70,3 +70,18 @@ def test_losses_stable_for_extreme_logits():
 def test_discriminator_accuracy():
     acc = discriminator_accuracy(torch.tensor([1.0, -1.0]), torch.tensor([-1.0, -2.0]))
     assert acc.item() == 0.75
+
+
+def test_the_reconstruction_floor_is_the_loss_of_a_perfect_decoder():
+    from aae_utils.losses import reconstruction_floor
+
+    x = torch.rand(6, 784)
+    perfect = reconstruction_loss(torch.logit(x.double()), x.double(), reduction="none")
+    assert torch.allclose(reconstruction_floor(x, reduction="none").double(), perfect, atol=1e-3)
+    black_white = (x > 0.5).float()
+    assert reconstruction_floor(black_white) == 0  # 0 log 0 = 0: no floor without grey levels
+    grey = torch.full((2, 784), 0.5)
+    assert torch.allclose(reconstruction_floor(grey), torch.tensor(784 * math.log(2)))
+    # any decoder pays at least the floor
+    assert (reconstruction_loss(torch.randn(6, 784), x, reduction="none")
+            >= reconstruction_floor(x, reduction="none")).all()

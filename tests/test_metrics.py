@@ -59,3 +59,51 @@ def test_knn_accuracy():
     assert knn_accuracy(codes[:300], shuffled[:300], codes[300:], shuffled[300:], k=5) < 0.5
     with pytest.raises(ValueError, match="k must be"):
         knn_accuracy(codes, y, codes, y, k=0)
+
+
+# --- ELBO surgery: E_x KL(q(z|x) || p) = I(x; z) + KL(q(z) || p) --------------------------------
+
+
+def test_elbo_surgery_is_zero_when_every_posterior_is_the_prior():
+    from aae_utils.metrics import elbo_surgery
+
+    parts = elbo_surgery(torch.zeros(500, 2), torch.zeros(500, 2))
+    assert parts.average_kl == 0 and abs(parts.mutual_information) < 1e-12
+    assert abs(parts.marginal_kl) < 1e-12
+
+
+def test_elbo_surgery_puts_the_kl_in_the_mutual_information_when_q_z_is_the_prior():
+    # mu ~ N(0, 0.6^2), sigma^2 = 0.64: the aggregated posterior is exactly N(0, I), so the whole
+    # average KL is mutual information
+    import math
+
+    from aae_utils.metrics import elbo_surgery
+
+    mu = torch.randn(3000, 2, generator=torch.Generator().manual_seed(1)) * 0.6
+    parts = elbo_surgery(mu, torch.full((3000, 2), math.log(0.64)))
+    assert abs(parts.marginal_kl) < 0.02
+    assert abs(parts.mutual_information + parts.marginal_kl - parts.average_kl) < 3 * parts.standard_error
+    assert parts.mutual_information > 0.3
+
+
+def test_elbo_surgery_mutual_information_reaches_log_n_for_separated_posteriors():
+    from aae_utils.metrics import elbo_surgery
+
+    mu = torch.randn(1000, 2, generator=torch.Generator().manual_seed(2)) * 3
+    parts = elbo_surgery(mu, torch.full((1000, 2), -12.0))  # sigma = 0.0025: no overlap
+    assert parts.log_n - 0.05 < parts.mutual_information <= parts.log_n + 1e-9
+    assert parts.marginal_kl > 1  # a mixture of spikes is far from N(0, I)
+    with pytest.raises(ValueError, match="same number"):
+        elbo_surgery(mu, torch.zeros(999, 2))
+
+
+def test_reference_rows_put_a_floor_under_the_distances_and_a_mismatch_above_it():
+    from aae_utils.metrics import reference_distances
+
+    rows = reference_distances(lambda n: torch.randn(n, 2), 5000, lim=3.5)
+    (fresh_mmd, fresh_tv), (scaled_mmd, scaled_tv) = rows["fresh prior sample"], rows["prior scaled by 0.8"]
+    assert 0.05 < fresh_tv < 0.15  # sampling noise alone: well above 0
+    assert abs(fresh_mmd) < 0.01 < scaled_mmd
+    assert fresh_tv < scaled_tv
+    with pytest.raises(ValueError, match="n must be"):
+        reference_distances(lambda n: torch.randn(n, 2), 1, lim=3.5)

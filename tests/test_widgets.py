@@ -10,6 +10,7 @@ from PIL import Image
 
 from aae_utils.models import build_model
 from aae_utils.priors import GaussianPrior, SwissRollPrior
+from aae_utils.viz import image_grid
 from aae_utils.widgets import LatentExplorer
 
 
@@ -46,10 +47,10 @@ def test_slider_moves_the_point_and_the_image_is_the_decoders(models, images):
     assert e.scatter_image.value != before_scatter, "the marker must move on the scatter"
     expected = models["plain"].decoder.images(torch.tensor([[1.5, -1.0]])).view(28, 28)
     assert torch.allclose(e.image, expected, atol=1e-6)
-    # The PNG the learner sees is that image, scaled up.
+    # The PNG the learner sees is that image, scaled up, dark ink on white (as image_grid).
     shown = _png_pixels(e.decoded_image.value)
     assert shown.shape == (28 * 8, 28 * 8)
-    assert abs(int(shown[4, 4]) - round(float(expected[0, 0]) * 255)) <= 1
+    assert abs(int(shown[4, 4]) - round((1 - float(expected[0, 0])) * 255)) <= 1
     assert "1.50, -1.00" in e.readout.value
 
 
@@ -137,3 +138,48 @@ def test_view_reference_without_ipywidgets_8_repr(models, images):
     e.widget = SimpleNamespace(model_id="abc123")
     view = e._repr_mimebundle_()["application/vnd.jupyter.widget-view+json"]
     assert view == {"version_major": 2, "version_minor": 0, "model_id": "abc123"}
+
+
+def test_decoded_digit_is_drawn_as_image_grid_draws_digits(models, images):
+    """Black ink on white, as every other image of the course: an empty image is white."""
+    import matplotlib.pyplot as plt
+
+    x, y = images
+    e = LatentExplorer(models["plain"], x, y)
+    digit = torch.zeros(28, 28)
+    digit[6:22, 12:15] = 1.0  # a "1": a vertical stroke
+    digit[6:9, 9:12] = 0.5
+    e.view.decode = lambda z, label: digit
+    e.set_code([0.0, 0.0])
+    shown = _png_pixels(e.decoded_image.value).astype(float)
+    assert shown.mean() > 200, "mostly background: mostly white"
+    assert shown[8 * 10, 8 * 13] == 0, "full ink: black"
+    # Pixel for pixel what image_grid shows (its colormap applied to its canvas).
+    fig = image_grid(digit[None], nrow=1)
+    im = fig.axes[0].images[0]
+    grid = im.to_rgba(im.get_array())[1:29, 1:29, 0] * 255  # one image inside a 1-pixel margin
+    plt.close(fig)
+    assert np.abs(shown[::8, ::8] - grid).max() <= 1
+    # The still for renderers without a kernel shows the same pixels.
+    still = e.snapshot()
+    assert (still[..., :3] == 255).all(-1).mean() > 0.5 and (still[..., :3] == 0).any()
+    assert e.decoded_image.layout.border == "1px solid black"
+
+
+def test_scatter_of_the_explorer_keys_the_digit_colours(models, images):
+    """The scatter (drawn once) uses the course's digit colours and carries their legend."""
+    from matplotlib.colors import to_rgb
+
+    from aae_utils.viz import DIGIT_COLORS
+
+    x, y = images
+    e = LatentExplorer(models["plain"], x, y, GaussianPrior(2))
+    rgb = e.view.background[..., :3].reshape(-1, 3).astype(int)
+    for colour in DIGIT_COLORS:  # the legend's opaque dots hold each exact colour
+        target = np.round(np.array(to_rgb(colour)) * 255).astype(int)
+        assert (np.abs(rgb - target).max(1) <= 2).any(), colour
+    plain = LatentExplorer(models["plain"], x)  # no labels: no digit colours, no key
+    rgb = plain.view.background[..., :3].reshape(-1, 3).astype(int)
+    for colour in DIGIT_COLORS[1:3]:  # orange, red: far from the unlabelled codes' blue
+        target = np.round(np.array(to_rgb(colour)) * 255).astype(int)
+        assert not (np.abs(rgb - target).max(1) <= 2).any(), colour
