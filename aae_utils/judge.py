@@ -12,6 +12,7 @@ names one digit. :func:`digit_shares` therefore also reports how confident it wa
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import torch
@@ -49,10 +50,10 @@ def digit_classifier(train: ImageData, *, epochs: int = 3, seed: int = 0,
     def fit(model: nn.Module) -> dict[str, list[float]]:
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         gen = torch.Generator().manual_seed(seed)
-        history: dict[str, list[float]] = {"loss": []}
+        history: dict[str, list[float]] = {"loss": [], "seconds": []}
         x, y = train.x.cpu(), train.y.cpu()
         for _ in range(epochs):
-            total = 0.0
+            total, start = 0.0, time.perf_counter()
             for idx in torch.randperm(len(x), generator=gen).split(batch_size):
                 loss = F.cross_entropy(model(x[idx]), y[idx])
                 opt.zero_grad()
@@ -60,6 +61,7 @@ def digit_classifier(train: ImageData, *, epochs: int = 3, seed: int = 0,
                 opt.step()
                 total += loss.item() * len(idx)
             history["loss"].append(total / len(x))
+            history["seconds"].append(time.perf_counter() - start)
         return history
 
     model, _ = load_or_train(f"digit-classifier-{train.name}-{len(train)}", config, fit,
