@@ -210,8 +210,14 @@ def _loss_per_digit_cases(context):
     yield Case(args=(_tiny_ae(5), x, y), label="an untrained small autoencoder")
 
 
+def _per_digit(codes, labels, stat):
+    """``stat`` of each digit's codes, a tensor of 10 numbers (the right answer and every
+    catalogued wrong one differ only in ``stat``)."""
+    return torch.stack([stat(codes[labels == d]) for d in range(10)])
+
+
 def _spread(codes, labels):
-    return torch.stack([codes[labels == d].var(0).sum() for d in range(10)])
+    return _per_digit(codes, labels, lambda z: z.var(0).sum())
 
 
 def _widest_digit(codes, labels):
@@ -235,10 +241,6 @@ def _designed_codes(stds_of: dict[int, tuple[float, float]], seed: int = 4, far:
     return torch.cat(codes), torch.cat(labels)
 
 
-def _norm_variance(codes, labels):
-    return int(torch.stack([codes[labels == d].norm(dim=1).var() for d in range(10)]).argmax())
-
-
 @exercise(
     "01.widest_digit", "widest_digit(codes, labels)",
     reference=_widest_digit,
@@ -247,17 +249,18 @@ def _norm_variance(codes, labels):
     rel=0.0, abs=0.0,
     demo=_demo_model_context,
     wrong={
-        "sum of standard deviations": lambda codes, labels: int(torch.stack(
-            [codes[labels == d].std(0).sum() for d in range(10)]).argmax()),
-        "variance of z1 only": lambda codes, labels: int(torch.stack(
-            [codes[labels == d, 0].var() for d in range(10)]).argmax()),
+        "sum of standard deviations": lambda codes, labels: int(
+            _per_digit(codes, labels, lambda z: z.std(0).sum()).argmax()),
+        "variance of z1 only": lambda codes, labels: int(
+            _per_digit(codes, labels, lambda z: z[:, 0].var()).argmax()),
         "the narrowest digit": lambda codes, labels: int(_spread(codes, labels).argmin()),
         "the spread instead of the digit": lambda codes, labels: float(_spread(codes, labels).max()),
-        "farthest from the origin": lambda codes, labels: int(torch.stack(
-            [codes[labels == d].norm(dim=1).mean() for d in range(10)]).argmax()),
-        "largest variance along one axis": lambda codes, labels: int(torch.stack(
-            [codes[labels == d].var(0).max() for d in range(10)]).argmax()),
-        "variance of the distance to the origin": _norm_variance,
+        "farthest from the origin": lambda codes, labels: int(
+            _per_digit(codes, labels, lambda z: z.norm(dim=1).mean()).argmax()),
+        "largest variance along one axis": lambda codes, labels: int(
+            _per_digit(codes, labels, lambda z: z.var(0).max()).argmax()),
+        "variance of the distance to the origin": lambda codes, labels: int(
+            _per_digit(codes, labels, lambda z: z.norm(dim=1).var()).argmax()),
     },
 )
 def _widest_digit_cases(context):
