@@ -3,6 +3,7 @@
     python bench/report.py    # rewrites the blocks between the speed and paper markers in README.md
 
 - "Speed": ``speed-*.json`` (bench/speed.py) and ``course-time.json`` (bench/course_time.py);
+- "Tried and left out": ``alternatives-*.json`` (bench/alternatives.py);
 - "Paper vs this course": ``reproduce-*.json`` (bench/reproduce.py).
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- speed:start -->", "<!-- speed:end -->"
 PAPER_START, PAPER_END = "<!-- paper:start -->", "<!-- paper:end -->"
+TRIED_START, TRIED_END = "<!-- tried:start -->", "<!-- tried:end -->"
 
 
 def speed_table(result: dict) -> list[str]:
@@ -66,16 +68,60 @@ def course_table(result: dict) -> list[str]:
     return lines
 
 
-def main() -> int:
-    results = ROOT / "bench" / "results"
-    block: list[str] = []
+def _span(values, unit: str = " s") -> str:
+    low, high = min(values), max(values)
+    return f"{low:.2f}{unit}" if low == high else f"{low:.2f}-{high:.2f}{unit}"
+
+
+def alternatives_table(result: dict) -> list[str]:
+    """What ``bench/alternatives.py`` measured: torch.compile, bfloat16, thread counts."""
+    lines = [
+        f"Measured by `python bench/alternatives.py` on {result['machine']} (`{result['device']}`), "
+        f"torch {result['torch']}:",
+        "",
+        "| tried | measured | date |",
+        "|---|---|---|",
+    ]
+    if "compile" in result:
+        c = result["compile"]
+        lines.append(
+            f"| `torch.compile` of the AAE's encoder, decoder and discriminator (paper size, "
+            f"{c['images']:,} images) | first epoch {c['first_compiled_epoch_s']:.1f} s (compiling), "
+            f"then {_span(c['compiled_epoch_s'])} per epoch against {_span(c['eager_epoch_s'])} eager "
+            f"({len(c['eager_epoch_s'])} interleaved timings each) | {c['date']} |")
+    if "bfloat16" in result:
+        b = result["bfloat16"]
+        lines += [
+            f"| bfloat16 instead of float32 for one {b['matmul']} product | "
+            f"{b['matmul_speedup']:.1f}x faster (best of the timings) | {b['date']} |",
+            f"| `torch.autocast` to bfloat16 around a whole `fit` (AAE, paper size, {b['images']:,} "
+            f"images, one epoch) | {b['epoch_speedup']:.1f}x faster; reconstruction loss "
+            f"{b['recon_autocast']:.1f} nats against {b['recon_float32']:.1f} in float32 | {b['date']} |",
+        ]
+    if "threads" in result:
+        t = result["threads"]
+        names = {"ae": "autoencoder (paper size)", "ssaae": "semi-supervised AAE (`ssaae-1000-quick`)"}
+        for kind, runs in t["models"].items():
+            diff = {r["run"]: r["max_weight_difference"] for r in runs}
+            lines.append(
+                f"| one epoch of the {names.get(kind, kind)} on {t['images']:,} images from the same "
+                f"seed, on one thread twice and on two threads | largest weight difference from the "
+                f"first run: {diff['one thread again']:.1e} (repeat), {diff['two threads']:.1e} "
+                f"(two threads) | {t['date']} |")
+    return lines
+
+
+def generated_blocks(results: Path) -> dict[tuple[str, str], list[str]]:
+    """README's generated blocks, by their (start, end) markers, rendered from ``results``."""
+    speed: list[str] = []
     for path in sorted(results.glob("speed-*.json")):
-        block += speed_table(json.loads(path.read_text())) + [""]
+        speed += speed_table(json.loads(path.read_text())) + [""]
     course = results / "course-time.json"
     if course.exists():
-        block += course_table(json.loads(course.read_text())) + [""]
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+        speed += course_table(json.loads(course.read_text())) + [""]
+    tried: list[str] = []
+    for path in sorted(results.glob("alternatives-*.json")):
+        tried += alternatives_table(json.loads(path.read_text())) + [""]
     sys.path.insert(0, str(ROOT))
     from aae_utils.reproduction import load_runs, paper_table
 
@@ -88,7 +134,13 @@ def main() -> int:
         *paper_table(load_runs(results)),
         "",
     ]
-    for start, end, lines in ((START, END, block), (PAPER_START, PAPER_END, paper)):
+    return {(START, END): speed, (TRIED_START, TRIED_END): tried, (PAPER_START, PAPER_END): paper}
+
+
+def main() -> int:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    for (start, end), lines in generated_blocks(ROOT / "bench" / "results").items():
         if start not in text or end not in text:
             print(f"README.md has no {start} ... {end} block", file=sys.stderr)
             return 1
@@ -96,8 +148,9 @@ def main() -> int:
         _, tail = rest.split(end, 1)
         text = head + start + "\n" + "\n".join(lines) + end + tail
     readme.write_text(text)
-    print(f"updated the speed and paper sections of {readme.name}")
+    print(f"updated the generated sections of {readme.name}")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

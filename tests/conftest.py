@@ -55,3 +55,13 @@ def reproduce() -> ModuleType:
 @pytest.fixture
 def speed() -> ModuleType:
     return load_bench("speed")
+
+
+@pytest.fixture
+def alternatives() -> ModuleType:
+    return load_bench("alternatives")
+
+
+@pytest.fixture
+def report() -> ModuleType:
+    return load_bench("report")
