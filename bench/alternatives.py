@@ -168,7 +168,8 @@ def main(argv=None) -> int:
         result[section] = {**value, "date": time.strftime("%Y-%m-%d")}
         print(json.dumps(result[section], indent=1))
         args.out.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=1) + "\n")  # after each section: a cut run keeps what it measured
+        # Written after each section, so that a run cut short keeps what it measured.
+        path.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {path}")
     return 0
 
