@@ -69,6 +69,38 @@ def load_runs(directory: str | Path | None = None, *, include_fast: bool = False
     return sorted(runs, key=lambda r: (r["recipe"], r["seed"], r["file"]))
 
 
+#: The variants of ``bench/ablation.py``, in the order a table shows them.
+ABLATION_VARIANTS = ("full", "no-categorical", "no-adversarial", "labels-only")
+
+
+def load_ablation(directory: str | Path | None = None) -> list[dict]:
+    """The recorded runs of ``bench/ablation.py`` (notebook 06's quick semi-supervised AAE with
+    phases switched off), sorted by seed and then in :data:`ABLATION_VARIANTS` order; an empty
+    list if there are none.
+
+    Raises:
+        FileNotFoundError: outside a checkout, where ``bench/results/`` does not exist.
+        ValueError: a file is not valid JSON, lacks a run's fields or names an unknown variant
+            (the message names the file).
+    """
+    folder = Path(directory) if directory is not None else results_dir()
+    runs = []
+    for path in sorted(folder.glob("ablation-*.json")):
+        try:
+            run = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path.name} is not valid JSON ({err}); rerun bench/ablation.py") from err
+        missing = {"variant", "seed", "epochs", "final_test_error", "phases_switched_off"} - set(run)
+        if missing:
+            raise ValueError(f"{path.name} lacks {sorted(missing)}; rerun bench/ablation.py")
+        if run["variant"] not in ABLATION_VARIANTS:
+            raise ValueError(f"{path.name}: unknown variant {run['variant']!r}; "
+                             f"bench/ablation.py writes one of {ABLATION_VARIANTS}")
+        run["file"] = path.name
+        runs.append(run)
+    return sorted(runs, key=lambda r: (r["seed"], ABLATION_VARIANTS.index(r["variant"])))
+
+
 def describe_run(run: dict) -> str:
     """``"20 epochs, cpu (2 threads), seed 0"``: where a number came from.
 

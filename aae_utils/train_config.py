@@ -28,8 +28,9 @@ class TrainConfig:
         recon: reconstruction loss, ``"bce"`` or ``"mse"``.
         generator: ``"non_saturating"`` (minimise :math:`-\log D(q(x))`) or ``"minimax"``.
         lr_decay: every learning rate falls linearly, epoch by epoch, to this fraction of its
-            start value (1.0: constant). Decay lets the adversarial game settle instead of
-            oscillating at the end of training.
+            start value (1.0: constant; torch's ``LinearLR``). Small late steps are the usual
+            way to let the weights, and an adversarial game, settle instead of oscillating
+            (not ablated in this course).
         beta: weight of the VAE's KL term (1 gives the ELBO).
         seed: seeds shuffling, prior samples and noise, so a run can be repeated.
         class_lr: learning rate of the semi-supervised AAE's classification phase

@@ -1,6 +1,7 @@
 """bench/course_time.py: measures real notebook runs and never records a failed one."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -54,3 +55,32 @@ def test_failed_run_leaves_the_record_untouched(notebooks, tmp_path):
 def test_unknown_notebook_is_named():
     done = _run("--notebooks", "99_nothing")
     assert done.returncode != 0 and "no notebook '99_nothing'" in done.stderr
+
+
+# What a header says a learner's first default-mode run costs, in minutes.
+_FIRST_RUN = re.compile(r"Default mode: (?P<said>[^.(]*?) on a 2-core CPU the first time")
+_SAID_MINUTES = {"about a minute": 1.0, "a little over a minute": 1.25}
+
+
+def _said_minutes(said: str) -> float:
+    if said in _SAID_MINUTES:
+        return _SAID_MINUTES[said]
+    number = re.fullmatch(r"about (\d+) minutes", said)
+    assert number, f"unreadable run-time estimate {said!r}: write 'about N minutes'"
+    return float(number.group(1))
+
+
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_header_run_time_matches_the_recorded_first_run(path):
+    """The header's "about N minutes the first time" is within a factor 1.5 of the first run
+    that bench/course_time.py recorded (default mode, empty checkpoint cache)."""
+    header = "".join(json.loads(path.read_text())["cells"][0]["source"]).replace("\n", " ")
+    said = _FIRST_RUN.search(header)
+    if said is None:
+        pytest.skip("no first-run estimate in the header")
+    recorded = json.loads((REPO_ROOT / "bench" / "results" / "course-time.json").read_text())
+    seconds = recorded["results"]["default-cold"][path.name]["seconds"]
+    minutes = _said_minutes(said.group("said"))
+    assert 1 / 1.5 <= minutes * 60 / seconds <= 1.5, (
+        f"{path.name} says {said.group('said')!r} for a first run; bench/course_time.py recorded "
+        f"{seconds:.0f} s ({recorded['date']}): correct the header or rerun the benchmark")

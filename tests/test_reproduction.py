@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from aae_utils.reproduction import describe_run, load_runs, paper_table, summarise
+from aae_utils.reproduction import describe_run, load_ablation, load_runs, paper_table, summarise
 
 
 def _run(recipe="ssaae-1000", err=0.031, **extra):
@@ -68,3 +68,35 @@ def test_tuned_variants_are_named_and_averaged_apart():
     # each mean sits right below its own runs, not below the variant's
     rows = table.splitlines()[2:]
     assert [row.split(" | ")[3].startswith("mean") for row in rows] == [False, False, True] * 2
+
+
+def _ablation_file(folder, variant, seed=0, **extra):
+    run = {"variant": variant, "seed": seed, "epochs": 3, "final_test_error": 0.05,
+           "phases_switched_off": [], **extra}
+    (folder / f"ablation-ssaae-1000-quick-{variant}-seed{seed}.json").write_text(json.dumps(run))
+
+
+def test_ablation_runs_come_in_table_order(tmp_path):
+    for variant in ("labels-only", "full", "no-adversarial", "no-categorical"):
+        _ablation_file(tmp_path, variant)
+    _ablation_file(tmp_path, "full", seed=1)
+    assert [(r["seed"], r["variant"]) for r in load_ablation(tmp_path)] == [
+        (0, "full"), (0, "no-categorical"), (0, "no-adversarial"), (0, "labels-only"), (1, "full")]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "is not valid JSON"),
+    (json.dumps({"variant": "full"}), "lacks"),
+    (json.dumps({"variant": "no-decoder", "seed": 0, "epochs": 3, "final_test_error": 0.1,
+                 "phases_switched_off": []}), "unknown variant 'no-decoder'"),
+])
+def test_broken_ablation_files_are_named(tmp_path, content, message):
+    (tmp_path / "ablation-x.json").write_text(content)
+    with pytest.raises(ValueError, match=message) as err:
+        load_ablation(tmp_path)
+    assert "ablation-x.json" in str(err.value)
+
+
+def test_the_recorded_ablation_is_readable():
+    runs = load_ablation()
+    assert all(0 < r["final_test_error"] < 1 for r in runs)
