@@ -350,6 +350,12 @@ def load_or_train(
     history, notes = plain_history(returned)
     for note in notes:
         print(f"Note: {note}; the trained model is saved and returned all the same.")
+    if "stopped_after" in history:  # fit(epoch_end=...) ended the run early: not a finished model
+        print(f"{name} stopped after epoch {int(history['stopped_after'][-1])}, before the end of "
+              f"its training: not cached as finished. "
+              + (f"{display_path(partial)} keeps its state; the same call continues it."
+                 if partial.exists() else ""))
+        return model, history
     try:
         save_checkpoint(path, model, config, history, record)
     except Exception as err:  # disk full (OSError, or torch's RuntimeError), read-only folder, ...

@@ -84,6 +84,7 @@ def fit(
     progress: bool | None = None,
     resume: ResumeStore | None = None,
     phases: dict[str, Callable] | None = None,
+    epoch_end: Callable[[int, History], bool | None] | None = None,
 ) -> History:
     """Train an AE, VAE, AAE or semi-supervised AAE (by ``model.kind``); return its history.
 
@@ -107,6 +108,12 @@ def fit(
         phases: your own phase functions in place of the library's, by name (see
             :data:`aae_utils.phases.PHASE_NAMES`), each with the signature of the one it replaces in
             :mod:`aae_utils.phases`: how a notebook trains with the learner's code.
+        epoch_end: called after each epoch, once its state is saved (``resume``), as
+            ``epoch_end(epoch, history)`` with the history so far; returning True ends training
+            there (a run stopped for a time budget, say). The history then holds the epochs
+            done and ``"stopped_after": [epoch + 1]``, a ``resume`` store keeps the state, and
+            a later call with the same store continues the run (:func:`load_or_train` does not
+            cache such a run as finished).
 
     Raises:
         FloatingPointError: a loss became NaN or infinite; the message names the phase,
@@ -209,6 +216,10 @@ def fit(
             bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
             if resume is not None:
                 _save_state(resume, model, optimizers, schedulers, gen, history, epoch + 1)
+            if epoch_end is not None and epoch_end(epoch, history) is True:
+                if epoch + 1 < config.epochs:
+                    history["stopped_after"] = [float(epoch + 1)]  # not a finished run
+                break
     except KeyboardInterrupt:
         bar.close()
         if resume is not None and epoch > 0:

@@ -64,6 +64,8 @@ def load_runs(directory: str | Path | None = None, *, include_fast: bool = False
             raise ValueError(f"{path.name} lacks {sorted(missing)}; rerun bench/reproduce.py")
         if run.get("fast") and not include_fast:
             continue
+        if run["final_test_error"] is None:  # a run cut before its first evaluation: no result
+            continue
         run["file"] = path.name
         runs.append(run)
     return sorted(runs, key=lambda r: (r["recipe"], r["seed"], r["file"]))
@@ -104,6 +106,9 @@ def load_ablation(directory: str | Path | None = None) -> list[dict]:
 def describe_run(run: dict) -> str:
     """``"20 epochs, cpu (2 threads), seed 0"``: where a number came from.
 
+    A run cut short (``bench/reproduce.py --budget-minutes``, or stopped) says how far it got:
+    ``"12 of 70 epochs (partial)"``; :func:`summarise` never averages it.
+
     A run whose labelled images were drawn with another seed than its initialisation says so:
     ``"seed 1, labelled set of seed 0"``.
     """
@@ -114,7 +119,9 @@ def describe_run(run: dict) -> str:
     if _label_seed(run) != run["seed"]:
         seed += f", labelled set of seed {_label_seed(run)}"
     changed = run_overrides(run)
-    return f"{run['epochs']} epochs, {where}, {seed}" + (f", with {', '.join(changed)}" if changed else "")
+    length = (f"{run['epochs_done']} of {run['epochs']} epochs (partial)" if run.get("partial")
+              else f"{run['epochs']} epochs")
+    return f"{length}, {where}, {seed}" + (f", with {', '.join(changed)}" if changed else "")
 
 
 def _label_seed(run: dict) -> int:
@@ -137,6 +144,8 @@ def summarise(runs: list[dict]) -> dict[tuple, tuple[float, float, int]]:
     """
     groups: dict[tuple, list[float]] = {}
     for r in runs:
+        if r.get("partial"):  # cut short: its learning rate had not decayed as the recipe says
+            continue
         key = (r["recipe"], r["epochs"], run_overrides(r))
         groups.setdefault(key, []).append(100 * r["final_test_error"])
     out = {}

@@ -3,15 +3,24 @@
     python bench/reproduce.py semi --labels 1000 --epochs 20
     python bench/reproduce.py semi --labels 100 --epochs 40 --seed 1 --device cuda
     python bench/reproduce.py cluster --clusters 30 --epochs 20
+    python bench/reproduce.py semi --labels 100 --seeds 0 1 2 --device cuda --budget-minutes 50
 
 Each run trains the course's recipe (``aae_utils.recipes``: ``ssaae-<labels>`` or
 ``cluster-<k>``) on the first 50,000 MNIST training images, keeps the last 10,000 as the
 validation set, measures test error on the 10,000 test images after every ``--eval-every``
 epochs, and writes one JSON per run to ``bench/results/`` (experiment, settings, seed, device,
 torch version, wall time, errors per evaluated epoch). ``bench/report.py`` turns those files
-into README's "paper vs this course" table. ``--set train.lr=3e-4 --set model.encoder_noise=0``
-changes a setting for a tuning run (the JSON records it; use ``--out`` to keep such runs out
-of the committed results).
+into README's "paper vs this course" table.
+
+Long runs: the JSON is rewritten after every evaluated epoch, marked ``"partial": true`` until
+the run ends, so a run cut short (a crash, Ctrl-C, a machine taken back) still records what it
+measured. ``--budget-minutes`` stops after the last epoch that fits in the budget. The state of
+an unfinished run is kept in ``data/checkpoints/reproduce/`` (``--state-dir``), and the same
+command continues it from its last finished epoch (``--restart`` starts again). ``--seeds 0 1
+2`` runs several seeds as parallel processes, one JSON each.
+
+``--set train.lr=3e-4 --set model.encoder_noise=0`` changes a setting for a tuning run (the
+JSON records it; use ``--out`` to keep such runs out of the committed results).
 
 Semi-supervised error is :math:`\\arg\\max_y q(y|x)` against the true digit. Clustering error
 follows the paper (each cluster takes the label of the validation image that maximises
@@ -22,7 +31,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -65,19 +76,80 @@ def apply_overrides(r, overrides: list[str]):
     return replace(r, model=model, train=TrainConfig(**train))
 
 
+def _json_path(args, r, device) -> Path:
+    tag = ("-fast" if args.fast else "") + (f"-{args.tag}" if args.tag else "")
+    if args.label_seed is not None and args.label_seed != args.seed:
+        tag = f"-labels{args.label_seed}" + tag
+    return args.out / f"reproduce-{r.name}-seed{args.seed}-{device.type}{tag}.json"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash never leaves half a JSON (a result read later)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def run_seeds_in_parallel(argv: list[str], seeds: list[int], threads: int | None) -> int:
+    """One process per seed (this script with ``--seed k``), all at once; their output is
+    prefixed with the seed. On a GPU the processes share it: one batch-100 MLP barely loads it.
+    ``threads``: ``--threads`` to add to each process's command (None: add nothing)."""
+    rest, dropping = [], False
+    for a in argv:  # this command without --seeds and its values
+        if a == "--seeds" or a.startswith("--seeds="):
+            dropping = a == "--seeds"
+            continue
+        if dropping and not a.startswith("-"):
+            continue
+        dropping = False
+        rest.append(a)
+    extra = ["--threads", str(threads)] if threads else []
+    procs = {}
+    for seed in seeds:
+        cmd = [sys.executable, str(Path(__file__).resolve()), *rest, *extra, "--seed", str(seed)]
+        procs[seed] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    import threading
+
+    def relay(seed, proc):
+        for line in proc.stdout:
+            print(f"[seed {seed}] {line}", end="", flush=True)
+
+    relays = [threading.Thread(target=relay, args=item) for item in procs.items()]
+    for t in relays:
+        t.start()
+    codes = {seed: proc.wait() for seed, proc in procs.items()}
+    for t in relays:
+        t.join()
+    failed = [seed for seed, code in codes.items() if code]
+    if failed:
+        print(f"seeds {failed} failed (their JSON, if any, is marked partial)", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("experiment", choices=["semi", "cluster"])
     ap.add_argument("--labels", type=int, default=1000, help="semi: labelled images (100 or 1000)")
     ap.add_argument("--clusters", type=int, default=16, help="cluster: size of the categorical head")
     ap.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="run these seeds as parallel processes (one JSON each); on a CPU each "
+                         "gets cores / seeds threads unless --threads says otherwise")
     ap.add_argument("--label-seed", type=int, default=None,
                     help="semi: seed that draws the labelled images (default: --seed); lets a run "
                          "change the initialisation and keep the labelled set, or the reverse")
     ap.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     ap.add_argument("--eval-every", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    ap.add_argument("--budget-minutes", type=float, default=None,
+                    help="stop after the last epoch that fits in this wall-clock budget; the JSON "
+                         "is marked partial and the same command later continues the run")
+    ap.add_argument("--restart", action="store_true",
+                    help="ignore the saved state of an earlier cut run and start again")
+    ap.add_argument("--state-dir", type=Path, default=None,
+                    help="where a cut run keeps its state (default: data/checkpoints/reproduce)")
     ap.add_argument("--set", action="append", default=[], metavar="PART.NAME=VALUE")
     ap.add_argument("--tag", default="", help="suffix for the JSON file name")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -86,6 +158,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="the recipe's fast mode (2,000 images, 2 epochs): checks the harness, "
                          "not the paper; the JSON says fast")
     args = ap.parse_args(argv)
+    for name in ("epochs", "eval_every", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            ap.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.budget_minutes is not None and args.budget_minutes <= 0:
+        ap.error(f"--budget-minutes must be positive, got {args.budget_minutes}")
+    if args.seeds:
+        if len(set(args.seeds)) != len(args.seeds):
+            ap.error(f"--seeds lists a seed twice: {args.seeds}")
+        threads = None  # --threads, if given, is passed on with the rest of the command
+        if args.threads is None and get_device(args.device).type == "cpu":
+            threads = max(1, (os.cpu_count() or 1) // len(args.seeds))  # the cores, shared out
+        return run_seeds_in_parallel(argv, args.seeds, threads)
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -106,30 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     # The validation set is always the last 10,000 training images (fast mode trains on fewer).
     data, val = full.subset(slice(0, r.n_train)), full.subset(slice(SEMI_TRAIN_SIZE, len(full)))
     labels = r.labels_for(data)
-
-    def evaluate(epoch: int, model) -> dict[str, float]:
-        if (epoch + 1) % args.eval_every and epoch + 1 != r.train.epochs:
-            return {}
-        test_p, val_p = model.predict_proba(test.x), model.predict_proba(val.x)
-        if args.experiment == "semi":
-            out = {"test_error": error_rate(test_p.argmax(1), test.y),
-                   "val_error": error_rate(val_p.argmax(1), val.y)}
-        else:
-            out = {"test_error": cluster_error(test_p, test.y, val_p, val.y, rule="paper"),
-                   "test_error_majority": cluster_error(test_p, test.y, val_p, val.y, rule="majority"),
-                   "clusters_used": float(len(test_p.argmax(1).unique()))}
-        evaluated.append(epoch + 1)
-        print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4g}" for k, v in out.items()), flush=True)
-        return out
-
-    evaluated: list[int] = []
-    seed_everything(args.seed)
-    from aae_utils.models import build_model
-
-    model = build_model(**r.model)
-    start = time.perf_counter()
-    history = fit(model, data, r.train, prior=r.make_prior(), labels=labels, callback=evaluate)
-    wall = time.perf_counter() - start
+    path = _json_path(args, r, device)
+    args.out.mkdir(parents=True, exist_ok=True)
 
     result = {
         "experiment": args.experiment,
@@ -149,22 +212,94 @@ def main(argv: list[str] | None = None) -> int:
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d"),
-        "wall_s": round(wall, 1),
         "epochs": r.train.epochs,
-        "evaluated_epochs": evaluated,
-        "history": history,
-        "final_test_error": history["test_error"][-1],
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    tag = ("-fast" if args.fast else "") + (f"-{args.tag}" if args.tag else "")
-    if args.label_seed is not None and args.label_seed != args.seed:
-        tag = f"-labels{args.label_seed}" + tag
-    path = args.out / f"reproduce-{r.name}-seed{args.seed}-{device.type}{tag}.json"
-    path.write_text(json.dumps(result, indent=1) + "\n")
+
+    def record(history: dict, partial: bool, why: str = "") -> None:
+        """The JSON as of now: after every evaluated epoch (partial) and at the end."""
+        done = len(history["seconds"])
+        evaluated = [int(e) for e in history.get("evaluated_epoch", [])]
+        result.update({
+            "date": time.strftime("%Y-%m-%d"),
+            "wall_s": round(sum(history["seconds"]) + sum(history.get("eval_seconds", [])), 1),
+            "epochs_done": done,
+            "partial": partial,
+            **({"stopped": why} if partial else {}),
+            "evaluated_epochs": evaluated,
+            "history": {k: v for k, v in history.items()
+                        if k not in ("evaluated_epoch", "eval_seconds", "stopped_after")},
+            "final_test_error": history["test_error"][-1] if history.get("test_error") else None,
+        })
+        if not partial:
+            result.pop("stopped", None)
+        _write_atomically(path, json.dumps(result, indent=1) + "\n")
+
+    def evaluate(epoch: int, model) -> dict[str, float]:
+        if (epoch + 1) % args.eval_every and epoch + 1 != r.train.epochs:
+            return {}
+        start = time.perf_counter()
+        test_p, val_p = model.predict_proba(test.x), model.predict_proba(val.x)
+        if args.experiment == "semi":
+            out = {"test_error": error_rate(test_p.argmax(1), test.y),
+                   "val_error": error_rate(val_p.argmax(1), val.y)}
+        else:
+            out = {"test_error": cluster_error(test_p, test.y, val_p, val.y, rule="paper"),
+                   "test_error_majority": cluster_error(test_p, test.y, val_p, val.y, rule="majority"),
+                   "clusters_used": float(len(test_p.argmax(1).unique()))}
+        print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4g}" for k, v in out.items()), flush=True)
+        return {**out, "evaluated_epoch": epoch + 1, "eval_seconds": time.perf_counter() - start}
+
+    session_start = time.perf_counter()
+
+    def epoch_end(epoch: int, history: dict) -> bool:
+        """Record after each evaluated epoch; stop when the next epoch would overrun the budget."""
+        last = epoch + 1 == r.train.epochs
+        if history.get("evaluated_epoch") and int(history["evaluated_epoch"][-1]) == epoch + 1 and not last:
+            record(history, partial=True, why="in progress, or cut short after this epoch")
+        if args.budget_minutes is None or last:
+            return False
+        elapsed = time.perf_counter() - session_start
+        per_epoch = elapsed / max(1, epoch + 1 - first_epoch[0])
+        if elapsed + per_epoch > 60 * args.budget_minutes:
+            record(history, partial=True, why=f"budget of {args.budget_minutes:g} min")
+            print(f"stopping after epoch {epoch + 1} of {r.train.epochs}: another epoch "
+                  f"(~{per_epoch / 60:.1f} min) would pass the {args.budget_minutes:g}-minute budget. "
+                  f"Run the same command again to continue.", flush=True)
+            return True
+        return False
+
+    from aae_utils.checkpoints import ResumeTarget, data_record
+    from aae_utils.config import checkpoint_dir
+
+    state_dir = args.state_dir or checkpoint_dir() / "reproduce"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    owner = {"result_file": path.name, **result["settings"], "seed": args.seed,
+             "label_seed": result["label_seed"]}
+    state = ResumeTarget(state_dir / f"{path.stem}.partial.pt", json.loads(json.dumps(owner)),
+                         data_record(data))
+    if args.restart:
+        state.path.unlink(missing_ok=True)
+    saved = state.load()
+    first_epoch = [int(saved["epochs_done"]) if saved else 0]
+
+    seed_everything(args.seed)
+    from aae_utils.models import build_model
+
+    model = build_model(**r.model)
+    try:
+        history = fit(model, data, r.train, prior=r.make_prior(), labels=labels, callback=evaluate,
+                      resume=state, epoch_end=epoch_end)
+    except KeyboardInterrupt:
+        print(f"interrupted: {path.name} holds the epochs recorded so far (partial); the same "
+              "command continues from the last finished epoch", file=sys.stderr)
+        return 130
+    if "stopped_after" in history:
+        return 0  # cut by the budget: recorded as partial, state kept for the next call
+    record(history, partial=False)
+    state.path.unlink(missing_ok=True)
     shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     print(f"final test error {100 * result['final_test_error']:.2f}% after {r.train.epochs} epochs "
-          f"({wall / 60:.1f} min on {device}); wrote {shown}")
+          f"({result['wall_s'] / 60:.1f} min on {device}); wrote {shown}")
     return 0
 
 

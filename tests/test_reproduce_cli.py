@@ -42,3 +42,72 @@ def test_overrides_are_checked(reproduce):
         reproduce.apply_overrides(r, ["lr=1"])
     with pytest.raises(SystemExit, match="--labels must be 100 or 1000"):
         reproduce.main(["semi", "--labels", "250"])
+
+
+def _fast(*extra, tmp_path, mnist_root):
+    return ["semi", "--labels", "100", "--fast", "--out", str(tmp_path / "out"), "--data", str(mnist_root),
+            "--state-dir", str(tmp_path / "state"), "--threads", "1", *extra]
+
+
+def test_a_run_cut_by_its_budget_is_recorded_and_continued(reproduce, mnist_root, tmp_path, capsys):
+    # The whole run, uninterrupted, for reference.
+    assert reproduce.main(_fast("--tag", "whole", tmp_path=tmp_path, mnist_root=mnist_root)) == 0
+    (whole,) = (tmp_path / "out").glob("*-whole.json")
+    whole = json.loads(whole.read_text())
+
+    # A budget too small for a second epoch: stops after the first, recorded as partial.
+    assert reproduce.main(_fast("--budget-minutes", "0.0001", tmp_path=tmp_path, mnist_root=mnist_root)) == 0
+    assert "stopping after epoch 1 of 2" in capsys.readouterr().out
+    (path,) = (tmp_path / "out").glob("*-fast.json")
+    cut = json.loads(path.read_text())
+    assert cut["partial"] is True and cut["epochs_done"] == 1 and "budget" in cut["stopped"]
+    assert cut["evaluated_epochs"] == [1] and len(cut["history"]["test_error"]) == 1
+    assert list((tmp_path / "state").glob("*.partial.pt"))  # the state to continue from
+
+    # The same command without the budget continues it, to the uninterrupted run's result.
+    assert reproduce.main(_fast(tmp_path=tmp_path, mnist_root=mnist_root)) == 0
+    assert "Resuming after epoch 1" in capsys.readouterr().out
+    done = json.loads(path.read_text())
+    assert done["partial"] is False and "stopped" not in done and done["epochs_done"] == 2
+    assert done["evaluated_epochs"] == [1, 2]
+    assert done["history"]["test_error"] == whole["history"]["test_error"]
+    assert done["history"]["recon"] == whole["history"]["recon"]
+    assert not list((tmp_path / "state").glob("*.partial.pt"))
+
+
+def test_partial_runs_are_shown_as_such_and_never_averaged(tmp_path):
+    from aae_utils.reproduction import describe_run, load_runs, summarise
+
+    base = {"recipe": "ssaae-100", "device": "cpu", "epochs": 70, "history": {}, "wall_s": 60}
+    runs = [{**base, "seed": 0, "final_test_error": 0.03},
+            {**base, "seed": 1, "final_test_error": 0.04},
+            {**base, "seed": 2, "final_test_error": 0.09, "partial": True, "epochs_done": 3},
+            {**base, "seed": 3, "final_test_error": None, "partial": True, "epochs_done": 0}]
+    for r in runs:
+        (tmp_path / f"reproduce-ssaae-100-seed{r['seed']}-cpu.json").write_text(json.dumps(r))
+    loaded = load_runs(tmp_path)
+    assert [r["seed"] for r in loaded] == [0, 1, 2]  # nothing measured yet: no row
+    assert describe_run(loaded[2]).startswith("3 of 70 epochs (partial)")
+    ((mean, _, n),) = summarise(loaded).values()
+    assert n == 2 and abs(mean - 3.5) < 1e-9
+
+
+def test_seeds_run_as_parallel_processes(reproduce, mnist_root, tmp_path):
+    assert reproduce.main(_fast("--seeds", "0", "1", tmp_path=tmp_path, mnist_root=mnist_root)) == 0
+    runs = {json.loads(p.read_text())["seed"]: json.loads(p.read_text())
+            for p in (tmp_path / "out").glob("*.json")}
+    assert set(runs) == {0, 1}
+    assert all(r["partial"] is False and r["threads"] == 1 for r in runs.values())
+    assert runs[0]["final_test_error"] != runs[1]["final_test_error"] or (
+        runs[0]["history"]["recon"] != runs[1]["history"]["recon"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--budget-minutes", "0"], "--budget-minutes must be positive"),
+    (["--seeds", "1", "1"], "lists a seed twice"),
+    (["--eval-every", "0"], "--eval-every must be at least 1"),
+])
+def test_bad_arguments_are_named(reproduce, args, message, capsys):
+    with pytest.raises(SystemExit):
+        reproduce.main(["semi", *args])
+    assert message in capsys.readouterr().err

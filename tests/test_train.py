@@ -269,3 +269,34 @@ def test_fit_names_the_phases_a_model_runs_when_given_an_unknown_one(mnist_small
     with pytest.raises(ValueError, match=r"phases: a 'ae' model runs \['reconstruction'\]; got 'generator'"):
         fit(model, mnist_small.subset(slice(0, 200)), TrainConfig(epochs=1), progress=False,
             phases={"generator": lambda *a: None})
+
+
+def test_epoch_end_can_stop_a_run_and_load_or_train_does_not_cache_it(tmp_path, capsys):
+    from aae_utils.checkpoints import load_or_train
+    from aae_utils.data import ImageData
+    from aae_utils.engine import fit
+    from aae_utils.train_config import TrainConfig
+
+    g = torch.Generator().manual_seed(0)
+    data = ImageData(torch.rand(200, 784, generator=g), torch.randint(10, (200,), generator=g), "random")
+    cfg = TrainConfig(epochs=3)
+    seen = []
+
+    def stop_after_two(epoch, history):
+        seen.append((epoch, len(history["recon"])))
+        return epoch == 1
+
+    config = {"model": {"kind": "ae", "latent_dim": 2, "hidden": [16]}, "train": cfg.to_dict()}
+    model, history = load_or_train(
+        "cut", config, lambda m: fit(m, data, cfg, progress=False, epoch_end=stop_after_two),
+        data=data, directory=tmp_path)
+    assert seen == [(0, 1), (1, 2)]  # called after each epoch, with the history so far
+    assert len(history["recon"]) == 2 and history["stopped_after"] == [2.0]
+    assert not (tmp_path / "cut.pt").exists()  # a run cut short is never cached as finished
+    assert (tmp_path / "cut.partial.pt").exists()
+    assert "stopped after epoch 2" in capsys.readouterr().out
+    # The same call continues it to the end.
+    model, history = load_or_train("cut", config, lambda m: fit(m, data, cfg, progress=False),
+                                   data=data, directory=tmp_path)
+    assert len(history["recon"]) == 3 and "stopped_after" not in history
+    assert (tmp_path / "cut.pt").exists() and not (tmp_path / "cut.partial.pt").exists()
