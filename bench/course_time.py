@@ -105,9 +105,9 @@ def main(argv=None) -> int:
         return 1
     if args.merge and args.out.exists():
         old = json.loads(args.out.read_text())["results"]
-        for mode, rows in results.items():
-            merged = {**old.get(mode, {}), **rows}
-            results[mode] = dict(sorted(merged.items()))
+        # Every mode of the recorded file stays; only the notebooks measured now are replaced.
+        results = {mode: dict(sorted({**old.get(mode, {}), **results.get(mode, {})}.items()))
+                   for mode in dict.fromkeys([*old, *results])}
     report = {
         "benchmark": "course_time", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"), "results": results,

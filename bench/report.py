@@ -2,7 +2,8 @@
 
     python bench/report.py    # rewrites the blocks between the speed and paper markers in README.md
 
-- "Speed": ``speed-*.json`` (bench/speed.py) and ``course-time.json`` (bench/course_time.py);
+- "Speed": ``speed-*.json`` (bench/speed.py), ``course-time.json`` (bench/course_time.py) and
+  ``make-test.json`` (bench/make_test_time.py);
 - "Tried and left out": ``alternatives-*.json`` (bench/alternatives.py);
 - "Paper vs this course": ``reproduce-*.json`` (bench/reproduce.py).
 """
@@ -119,6 +120,13 @@ def generated_blocks(results: Path) -> dict[tuple[str, str], list[str]]:
     course = results / "course-time.json"
     if course.exists():
         speed += course_table(json.loads(course.read_text())) + [""]
+    make_test = results / "make-test.json"
+    if make_test.exists():
+        m = json.loads(make_test.read_text())
+        speed += [f"`make test` from a fresh clone of commit {m['commit'][:8]} "
+                  f"(`python bench/make_test_time.py`, {m['machine']}, {m['date']}): {m['seconds']} s, "
+                  "creating the virtual environment from pip's cache included; "
+                  f"{m['passed']:,} tests passed, {m['skipped']} skipped.", ""]
     tried: list[str] = []
     for path in sorted(results.glob("alternatives-*.json")):
         tried += alternatives_table(json.loads(path.read_text())) + [""]

@@ -84,3 +84,15 @@ def test_header_run_time_matches_the_recorded_first_run(path):
     assert 1 / 1.5 <= minutes * 60 / seconds <= 1.5, (
         f"{path.name} says {said.group('said')!r} for a first run; bench/course_time.py recorded "
         f"{seconds:.0f} s ({recorded['date']}): correct the header or rerun the benchmark")
+
+
+def test_merge_keeps_the_other_modes_and_notebooks(notebooks, tmp_path):
+    out = tmp_path / "ct.json"
+    out.write_text(json.dumps({"results": {
+        "fast": {"old.ipynb": {"ok": True, "seconds": 1.0, "peak_rss_mib": 1}},
+        "default-cold": {"old.ipynb": {"ok": True, "seconds": 9.0, "peak_rss_mib": 1}}}}))
+    done = _run("--notebooks", notebooks / "ok.ipynb", "--out", out, "--merge")
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads(out.read_text())["results"]
+    assert set(results["fast"]) == {"old.ipynb", "ok.ipynb"}
+    assert results["default-cold"] == {"old.ipynb": {"ok": True, "seconds": 9.0, "peak_rss_mib": 1}}
