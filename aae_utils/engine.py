@@ -155,6 +155,8 @@ def fit(
     chosen = choose_phases(kind, phases)
     keys, optimizers, step = _STEPPERS[kind](model, config, prior, data, labels, gen, device, chosen)
     schedulers = [
+        torch.optim.lr_scheduler.MultiStepLR(o, milestones=list(config.lr_milestones), gamma=0.1)
+        if config.lr_milestones else
         torch.optim.lr_scheduler.LinearLR(
             o, start_factor=1.0, end_factor=config.lr_decay, total_iters=max(config.epochs - 1, 1)
         )
@@ -345,6 +347,12 @@ def _ssaae_stepper(model, config, prior, data, labels, gen, device, P) -> Steppe
             model.encoder.parameters(), config, config.class_lr or lr, config.momentum
         )
         optimizers.append(opt_class)
+    opt_cons = None
+    if config.consistency:  # the course's variant, not the paper's (phases.consistency_phase)
+        opt_cons = _optimizer(
+            model.encoder.parameters(), config, config.class_lr or lr, config.momentum
+        )
+        optimizers.append(opt_cons)
     zero = torch.zeros((), device=device)
 
     def step(xb: Tensor, yb: Tensor) -> Tensor:
@@ -365,9 +373,16 @@ def _ssaae_stepper(model, config, prior, data, labels, gen, device, P) -> Steppe
                 data.x[pick], config.label_shift, image_shape=data.image_shape, generator=gen
             )
             c_loss = P["classification"](model, x_lab, labels[pick], opt_class)
-        return torch.stack([rec, d_loss, g_loss, acc_y, acc_z, c_loss])
+        losses = [rec, d_loss, g_loss, acc_y, acc_z, c_loss]
+        if opt_cons is not None:
+            moved = shift_images(xb, config.consistency_shift, image_shape=data.image_shape,
+                                 generator=gen)
+            losses.append(P["consistency"](model, xb, moved, opt_cons, weight=config.consistency))
+        return torch.stack(losses)
 
     keys = ("recon", "disc", "gen", "disc_acc_y", "disc_acc_z", "class")
+    if opt_cons is not None:
+        keys += ("consistency",)
     return keys, optimizers, step
 
 
@@ -383,6 +398,7 @@ _PHASES = {
     ("ssaae", "disc"): "discriminator (both)",
     ("ssaae", "gen"): "generator (both)",
     ("ssaae", "class"): "classification",
+    ("ssaae", "consistency"): "consistency (the course's variant)",
     ("vae", "recon"): "VAE (reconstruction term)",
     ("vae", "kl"): "VAE (KL term)",
     ("vae", "loss"): "VAE",

@@ -291,7 +291,9 @@ class CategoricalStyleEncoder(nn.Module):
 
     ``input_noise`` adds Gaussian noise of that std to the pixels while training: a classifier
     trained on few labels then has to give the same answer for slightly different images.
-    ``dropout`` zeroes that fraction of hidden units while training, for the same reason.
+    ``dropout`` zeroes that fraction of hidden units while training, for the same reason;
+    ``input_dropout`` that fraction of the input pixels (the clustering regulariser reimplementations
+    quote from the paper's appendix: 0.2 on the input only).
     """
 
     def __init__(
@@ -302,13 +304,15 @@ class CategoricalStyleEncoder(nn.Module):
         hidden: Sequence[int] = PAPER_HIDDEN,
         input_noise: float = 0.0,
         dropout: float = 0.0,
+        input_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         _check_noise(input_noise, "encoder input_noise")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"encoder dropout must be in [0, 1), got {dropout}")
+        for name, rate in (("encoder dropout", dropout), ("encoder input_dropout", input_dropout)):
+            if not 0 <= rate < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {rate}")
         self.in_dim, self.input_noise = in_dim, input_noise
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [nn.Dropout(input_dropout)] if input_dropout else []
         for a, b in zip([in_dim, *hidden[:-1]], hidden, strict=True):
             layers += [nn.Linear(a, b), nn.ReLU()] + ([nn.Dropout(dropout)] if dropout else [])
         self.body = nn.Sequential(*layers)
@@ -340,6 +344,9 @@ class SemiSupervisedAAE(nn.Module):
         input_noise: noise std on both discriminators' inputs while training.
         encoder_noise: noise std on the encoder's input pixels while training.
         encoder_dropout: dropout rate on the encoder's hidden units while training.
+        encoder_input_dropout: dropout rate on the encoder's input pixels while training.
+        init_std: draw every weight from :math:`N(0, \text{init\_std}^2)` and set biases to 0
+            (reimplementations quote 0.01 from the paper's appendix); None: torch's default.
         head_dim: 0 (decoder gets ``[z, y]``) or the size of the cluster-head representation.
     """
 
@@ -355,6 +362,8 @@ class SemiSupervisedAAE(nn.Module):
         input_noise: float = 0.0,
         encoder_noise: float = 0.0,
         encoder_dropout: float = 0.0,
+        encoder_input_dropout: float = 0.0,
+        init_std: float | None = None,
         head_dim: int = 0,
     ) -> None:
         super().__init__()
@@ -367,7 +376,8 @@ class SemiSupervisedAAE(nn.Module):
         self.num_classes, self.style_dim, self.head_dim = num_classes, style_dim, head_dim
         self.latent_dim = style_dim
         self.encoder = CategoricalStyleEncoder(
-            in_dim, num_classes, style_dim, hidden, encoder_noise, encoder_dropout
+            in_dim, num_classes, style_dim, hidden, encoder_noise, encoder_dropout,
+            encoder_input_dropout,
         )
         disc_hidden = disc_hidden if disc_hidden is not None else hidden
         if head_dim:
@@ -377,6 +387,13 @@ class SemiSupervisedAAE(nn.Module):
             self.decoder = Decoder(style_dim, in_dim, hidden, cond_dim=num_classes)
         self.class_discriminator = Discriminator(num_classes, disc_hidden, input_noise=input_noise)
         self.style_discriminator = Discriminator(style_dim, disc_hidden, input_noise=input_noise)
+        if init_std is not None:
+            if not init_std > 0:
+                raise ValueError(f"init_std must be a positive std (or None), got {init_std!r}")
+            for layer in self.modules():
+                if isinstance(layer, nn.Linear):
+                    nn.init.normal_(layer.weight, 0.0, init_std)
+                    nn.init.zeros_(layer.bias)
 
     def decode(self, y: Tensor, z: Tensor) -> Tensor:
         """Pixel logits ``(N, in_dim)`` from the class ``y`` and the style ``z`` ``(N, style_dim)``.

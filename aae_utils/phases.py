@@ -328,6 +328,35 @@ def classification_phase(
     return loss.detach()
 
 
+def consistency_phase(
+    model: nn.Module, x: Tensor, x_moved: Tensor, opt: torch.optim.Optimizer, weight: float = 1.0
+) -> Tensor:
+    r"""**Not in the paper**: a consistency term on :math:`q(y|x)`, this course's marked variant
+    (``TrainConfig(consistency=...)``). One step on the agreement between each image's answer
+    and the answer for a moved copy :math:`x'` of it (``x_moved``, e.g. by
+    :func:`~aae_utils.data.shift_images`),
+
+    .. math:: \mathcal{L}_{cons} = w\, \mathrm{KL}\big(q(y \mid x)\ \Vert\ q(y \mid x')\big),
+
+    with :math:`q(y|x)` held fixed as the target, as in the Pi-model and virtual adversarial
+    training (Laine and Aila, 2017; Miyato et al., 2018): unlabelled images then teach the
+    classifier that a digit moved by a pixel or two is the same digit. ``x``, ``x_moved``:
+    ``(B, 784)`` images; only the encoder moves.
+
+    Returns:
+        The loss, a detached 0-d tensor (nats, times ``weight``).
+    """
+    w = next(model.encoder.parameters())
+    x_moved = inputs.images(x_moved, "x_moved", dim=model.encoder.in_dim, dtype=w.dtype,
+                            device=w.device)
+    with torch.no_grad():
+        target = F.softmax(model.encoder(x)[0], 1)
+    log_q = F.log_softmax(model.encoder(x_moved)[0], 1)
+    loss = weight * F.kl_div(log_q, target, reduction="batchmean")
+    _step(opt, loss)
+    return loss.detach()
+
+
 # --- which phases each model runs ------------------------------------------------------------
 
 #: The phases each kind of model runs per mini-batch, by the name ``fit(phases=...)`` uses.
@@ -337,7 +366,8 @@ PHASE_NAMES = {
     "aae": {"reconstruction": reconstruction_phase, "discriminator": discriminator_phase,
             "generator": generator_phase},
     "ssaae": {"reconstruction": ss_reconstruction_phase, "discriminator": ss_discriminator_phase,
-              "generator": ss_generator_phase, "classification": classification_phase},
+              "generator": ss_generator_phase, "classification": classification_phase,
+              "consistency": consistency_phase},  # run only with TrainConfig(consistency > 0)
 }
 
 

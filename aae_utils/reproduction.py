@@ -130,8 +130,11 @@ def _label_seed(run: dict) -> int:
 
 
 def run_overrides(run: dict) -> tuple[str, ...]:
-    """The ``--set`` changes a run made to its recipe (a tuned variant is not the recipe)."""
-    return tuple(run.get("settings", {}).get("overrides") or ())
+    """The ``--set`` changes a run made to its recipe (a tuned variant is not the recipe), after
+    ``"the paper's settings (--paper)"`` for a run of ``bench/reproduce.py --paper``."""
+    settings = run.get("settings", {})
+    preset = ("the paper's settings (--paper)",) if settings.get("preset") == "paper" else ()
+    return preset + tuple(settings.get("overrides") or ())
 
 
 def summarise(runs: list[dict]) -> dict[tuple, tuple[float, float, int]]:

@@ -41,6 +41,15 @@ class TrainConfig:
         label_shift: the semi-supervised classification phase moves each labelled image by a
             random offset of up to this many pixels (:func:`~aae_utils.data.shift_images`;
             0: as in the paper). Not in the paper: data augmentation of the labelled images.
+        consistency: weight of the semi-supervised AAE's consistency phase
+            (:func:`~aae_utils.phases.consistency_phase`; 0: off, as in the paper). Not in the
+            paper: each mini-batch's images must get the same :math:`q(y|x)` as copies of them
+            moved by up to ``consistency_shift`` pixels; works with labels and without
+            (clustering).
+        consistency_shift: largest offset in pixels of those moved copies.
+        lr_milestones: epochs after which every learning rate is divided by 10 (torch's
+            ``MultiStepLR``), instead of the linear decay; e.g. ``(50, 1000)``, the schedule
+            reimplementations quote from the paper's appendix. Needs ``lr_decay=1``.
     """
 
     epochs: int = 10
@@ -60,10 +69,14 @@ class TrainConfig:
     class_lr: float | None = None
     head_spacing: float = 0.0
     label_shift: int = 0
+    consistency: float = 0.0
+    consistency_shift: int = 2
+    lr_milestones: tuple[int, ...] = ()
 
     #: Added after the first checkpoints were cached; left out of :meth:`to_dict` while they
     #: hold their default, so those checkpoints still match their configs.
-    _LATER_FIELDS = {"class_lr": None, "head_spacing": 0.0, "label_shift": 0}
+    _LATER_FIELDS = {"class_lr": None, "head_spacing": 0.0, "label_shift": 0, "consistency": 0.0,
+                     "consistency_shift": 2, "lr_milestones": ()}
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -79,6 +92,21 @@ class TrainConfig:
         shift = self.label_shift
         if not isinstance(shift, int) or isinstance(shift, bool) or not 0 <= shift < 14:
             raise ValueError(f"label_shift must be an int of pixels in [0, 13], got {shift!r}")
+        if not isinstance(self.consistency, (int, float)) or isinstance(self.consistency, bool) \
+                or not 0 <= self.consistency < float("inf"):
+            raise ValueError(f"consistency must be a weight >= 0 (0: off), got {self.consistency!r}")
+        cshift = self.consistency_shift
+        if not isinstance(cshift, int) or isinstance(cshift, bool) or not 1 <= cshift < 14:
+            raise ValueError(f"consistency_shift must be an int of pixels in [1, 13], got {cshift!r}")
+        milestones = self.lr_milestones
+        if not isinstance(milestones, (tuple, list)) or not all(
+            isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in milestones
+        ) or list(milestones) != sorted(set(milestones)):
+            raise ValueError(f"lr_milestones must be increasing positive epochs, got {milestones!r}")
+        object.__setattr__(self, "lr_milestones", tuple(milestones))
+        if milestones and self.lr_decay != 1:
+            raise ValueError(f"lr_milestones and lr_decay={self.lr_decay} are two schedules: "
+                             "use one (lr_decay=1 with milestones)")
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         if self.optimizer not in {"adam", "sgd"}:

@@ -320,6 +320,10 @@ ENTRIES = [
         _ssaae, lambda m, v: phases.classification_phase(m, v, Y, _sgd(m.encoder)))),
     Entry("phases.classification_phase", "y", "labels", _phase(
         _ssaae, lambda m, v: phases.classification_phase(m, X, v, _sgd(m.encoder)))),
+    Entry("phases.consistency_phase", "x", "images", _phase(
+        _ssaae, lambda m, v: phases.consistency_phase(m, v, X, _sgd(m.encoder)))),
+    Entry("phases.consistency_phase", "x_moved", "images", _phase(
+        _ssaae, lambda m, v: phases.consistency_phase(m, X, v, _sgd(m.encoder)))),
     Entry("phases.head_penalty", "heads", "codes", lambda v: phases.head_penalty(v, 1.0),
           expect={"float64": "same-close"}),
     # the engine and the data
@@ -424,7 +428,8 @@ ENTRIES = [
 ]
 
 #: Public functions with an argument of these names take images, codes or labels.
-DATA_ARGS = {"x", "z", "y", "labels", "images", "codes", "mu", "logvar", "prior_samples", "real_logits",
+DATA_ARGS = {"x", "x_moved", "z", "y", "labels", "images", "codes", "mu", "logvar", "prior_samples",
+             "real_logits",
              "fake_logits", "logits", "predicted", "val_proba", "val_labels", "test_proba", "test_labels",
              "train_codes", "train_labels", "test_codes", "queries", "reference", "grid", "cond",
              "disc_cond", "decoder_cond", "y_prior", "z_prior", "t", "values", "data", "tensors",

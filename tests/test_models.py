@@ -88,3 +88,19 @@ def test_mlp_and_parameter_count():
     assert count_parameters(net) == 3 * 4 + 4 + 4 * 2 + 2
     with pytest.raises(ValueError):
         mlp([3])
+
+
+def test_semi_supervised_options_of_the_paper_preset():
+    import torch.nn as nn
+
+    torch.manual_seed(0)
+    model = build_model("ssaae", num_classes=10, style_dim=5, hidden=[64, 64], init_std=0.01,
+                        encoder_input_dropout=0.2)
+    weights = torch.cat([m.weight.flatten() for m in model.modules() if isinstance(m, nn.Linear)])
+    assert abs(weights.std().item() - 0.01) < 0.001
+    assert all(m.bias.abs().max() == 0 for m in model.modules() if isinstance(m, nn.Linear))
+    assert isinstance(model.encoder.body[0], nn.Dropout) and model.encoder.body[0].p == 0.2
+    with pytest.raises(ValueError, match="init_std must be a positive std"):
+        build_model("ssaae", init_std=0.0)
+    with pytest.raises(ValueError, match="encoder input_dropout must be in"):
+        build_model("ssaae", encoder_input_dropout=1.0)

@@ -111,3 +111,17 @@ def test_bad_arguments_are_named(reproduce, args, message, capsys):
     with pytest.raises(SystemExit):
         reproduce.main(["semi", *args])
     assert message in capsys.readouterr().err
+
+
+def test_paper_preset_is_applied_recorded_and_named(reproduce, mnist_root, tmp_path):
+    assert reproduce.main(_fast("--paper", "--epochs", "1", tmp_path=tmp_path, mnist_root=mnist_root)) == 0
+    (path,) = (tmp_path / "out").glob("*-fast-paper.json")
+    run = json.loads(path.read_text())
+    train, model = run["settings"]["train"], run["settings"]["model"]
+    assert train["optimizer"] == "sgd" and train["lr"] == 0.01 and train["disc_lr"] == 0.1
+    assert train["lr_milestones"] == [50, 1000] and train["epochs"] == 1  # --epochs wins
+    assert model["init_std"] == 0.01 and model["encoder_dropout"] == 0.0
+    assert run["settings"]["preset"] == "paper"
+    from aae_utils.reproduction import describe_run
+
+    assert "the paper's settings (--paper)" in describe_run(run)

@@ -208,3 +208,41 @@ def test_label_influence_is_zero_when_the_decoder_ignores_y():
     with torch.no_grad():  # cut the decoder's label inputs: columns 4.. of its first layer
         model.decoder.net[0].weight[:, 4:] = 0
     assert label_influence(model, x) == 0
+
+
+def test_consistency_phase_is_zero_for_the_same_image_and_moves_only_the_encoder():
+    from aae_utils.phases import consistency_phase
+
+    model = _model(encoder_noise=0.0, encoder_dropout=0.0)
+    x = torch.rand(8, 784)
+    opt = torch.optim.SGD(model.encoder.parameters(), lr=0.1)
+    assert consistency_phase(model, x, x, opt).item() == pytest.approx(0.0, abs=1e-6)
+    before = {n: p.clone() for n, p in model.named_parameters()}
+    moved = torch.roll(x, 3, dims=1)
+    loss = consistency_phase(model, x, moved, opt, weight=2.0)
+    assert loss.item() > 0
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and all(n.startswith("encoder.") for n in changed)
+
+
+def test_consistency_switch_adds_a_phase_and_is_off_by_default(mnist_small):
+    labels = torch.full((len(mnist_small),), -1)
+    labels[:50] = mnist_small.y[:50]
+    runs = {}
+    for weight in (0.0, 1.0):
+        model = _model()
+        runs[weight] = fit(model, mnist_small, TrainConfig(epochs=1, consistency=weight),
+                           labels=labels, progress=False)
+    assert "consistency" not in runs[0.0] and runs[1.0]["consistency"][0] >= 0
+    assert runs[0.0]["class"] != runs[1.0]["class"]  # it trains something
+    assert "consistency" not in TrainConfig().to_dict()  # old checkpoints keep matching
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"consistency": -1.0}, "consistency must be a weight >= 0"),
+    ({"consistency": float("nan")}, "consistency must be a weight >= 0"),
+    ({"consistency_shift": 0}, "consistency_shift must be an int of pixels in \\[1, 13\\]"),
+])
+def test_bad_consistency_settings_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)

@@ -300,3 +300,15 @@ def test_epoch_end_can_stop_a_run_and_load_or_train_does_not_cache_it(tmp_path, 
                                    data=data, directory=tmp_path)
     assert len(history["recon"]) == 3 and "stopped_after" not in history
     assert (tmp_path / "cut.pt").exists() and not (tmp_path / "cut.partial.pt").exists()
+
+
+def test_lr_milestones_divide_the_rates_by_ten_after_each():
+    from aae_utils.train_config import TrainConfig
+
+    assert TrainConfig(lr_milestones=[2, 5]).lr_milestones == (2, 5)
+    for bad in ([5, 2], [0], [2, 2], "50"):
+        with pytest.raises(ValueError, match="lr_milestones must be increasing positive epochs"):
+            TrainConfig(lr_milestones=bad)
+    with pytest.raises(ValueError, match="two schedules"):
+        TrainConfig(lr_milestones=[2], lr_decay=0.1)
+    assert "lr_milestones" not in TrainConfig().to_dict()  # old checkpoints keep matching
