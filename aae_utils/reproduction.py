@@ -130,11 +130,30 @@ def _label_seed(run: dict) -> int:
 
 
 def run_overrides(run: dict) -> tuple[str, ...]:
-    """The ``--set`` changes a run made to its recipe (a tuned variant is not the recipe), after
-    ``"the paper's settings (--paper)"`` for a run of ``bench/reproduce.py --paper``."""
+    """How a run's settings differ from its recipe as the recipe stands now: ``"model.key=value"``
+    for every model or training setting the run recorded with another value (seed and epochs
+    are shown apart), so that a tuned variant is never taken for the recipe, an old run stays
+    marked after the recipe changes, and an old ``--set`` that the recipe has since adopted no
+    longer sets its run apart. A run of ``bench/reproduce.py --paper`` is named
+    ``"the paper's settings (--paper)"`` followed by its own ``--set`` changes."""
     settings = run.get("settings", {})
-    preset = ("the paper's settings (--paper)",) if settings.get("preset") == "paper" else ()
-    return preset + tuple(settings.get("overrides") or ())
+    if settings.get("preset") == "paper":
+        return ("the paper's settings (--paper)",) + tuple(settings.get("overrides") or ())
+    from .recipes import recipe
+
+    try:
+        current = recipe(run["recipe"], fast=bool(run.get("fast")))
+    except ValueError:  # a recipe that no longer exists: its recorded --set changes
+        return tuple(settings.get("overrides") or ())
+    changes = []
+    for part, now in (("model", current.model), ("train", current.train.to_dict())):
+        if part not in settings:
+            continue
+        now, then = json.loads(json.dumps(now)), json.loads(json.dumps(settings[part]))
+        for key in sorted(set(now) | set(then)):
+            if key not in ("seed", "epochs") and then.get(key) != now.get(key):
+                changes.append(f"{part}.{key}={json.dumps(then.get(key))}")
+    return tuple(changes)
 
 
 def summarise(runs: list[dict]) -> dict[tuple, tuple[float, float, int]]:

@@ -57,3 +57,17 @@ def test_train_recipe_caches(mnist_small, capsys):
     assert torch.equal(model.encoder.net[0].weight, model2.encoder.net[0].weight)
     assert "10 epochs" in recipe("aae-mixture", fast=False).describe()
     assert "decayed to" in recipe("aae-2d", fast=False).describe()
+
+
+def test_describe_names_the_variants_and_the_paper_schedule():
+    from dataclasses import replace
+
+    from aae_utils.recipes import recipe
+
+    r = recipe("ssaae-100")
+    r = replace(r, train=replace(r.train, consistency=1.0, lr_decay=1.0, lr_milestones=(50, 1000)),
+                model={**r.model, "init_std": 0.01, "encoder_input_dropout": 0.2})
+    text = r.describe()
+    assert "consistency term (weight 1, copies moved by up to 2 px; not the paper's)" in text
+    assert "divided by 10 after epochs 50, 1000" in text and "decayed" not in text
+    assert "N(0, 0.01^2)" in text and "dropout 0.2 on the encoder's input" in text

@@ -56,18 +56,41 @@ def test_several_runs_get_a_mean_and_std_row():
 
 
 def test_tuned_variants_are_named_and_averaged_apart():
-    base = [_run("cluster-16", 0.40), {**_run("cluster-16", 0.44), "seed": 1}]
-    tuned = [{**_run("cluster-16", e), "seed": k, "settings": {"overrides": ["model.style_dim=5"]}}
+    from aae_utils.recipes import recipe
+
+    model = recipe("cluster-16").model  # the recipe as it stands
+    base = [{**_run("cluster-16", e), "seed": k, "settings": {"model": model}}
+            for k, e in enumerate((0.40, 0.44))]
+    tuned = [{**_run("cluster-16", e), "seed": k,
+              "settings": {"model": {**model, "style_dim": 3}, "overrides": ["model.style_dim=3"]}}
              for k, e in enumerate((0.30, 0.34))]
     summary = summarise(base + tuned)
     assert summary[("cluster-16", 20, ())][0] == pytest.approx(42.0)
-    assert summary[("cluster-16", 20, ("model.style_dim=5",))][0] == pytest.approx(32.0)
-    assert describe_run(tuned[0]).endswith("seed 0, with model.style_dim=5")
+    assert summary[("cluster-16", 20, ("model.style_dim=3",))][0] == pytest.approx(32.0)
+    assert describe_run(tuned[0]).endswith("seed 0, with model.style_dim=3")
     table = "\n".join(paper_table(base + tuned, names=["cluster-16"]))
-    assert "mean ± std of the 2 runs of 20 epochs, with model.style_dim=5 above" in table
+    assert "mean ± std of the 2 runs of 20 epochs, with model.style_dim=3 above" in table
     # each mean sits right below its own runs, not below the variant's
     rows = table.splitlines()[2:]
     assert [row.split(" | ")[3].startswith("mean") for row in rows] == [False, False, True] * 2
+
+
+def test_variants_are_read_from_the_recorded_settings_against_the_recipe_now():
+    from aae_utils.recipes import recipe
+    from aae_utils.reproduction import run_overrides
+
+    r = recipe("cluster-30")
+    now = {"model": r.model, "train": r.train.to_dict()}
+    # a --set the recipe has since adopted no longer sets the run apart...
+    adopted = {"recipe": "cluster-30",
+               "settings": {**now, "overrides": [f"model.style_dim={r.model['style_dim']}"]}}
+    assert run_overrides(adopted) == ()
+    # ...and a run made before the recipe changed is marked with what it ran
+    older = {"recipe": "cluster-30",
+             "settings": {"model": {**r.model, "style_dim": 2}, "train": now["train"], "overrides": []}}
+    assert run_overrides(older) == ("model.style_dim=2",)
+    paper = {"recipe": "cluster-30", "settings": {"preset": "paper", "overrides": ["train.lr=0.02"]}}
+    assert run_overrides(paper) == ("the paper's settings (--paper)", "train.lr=0.02")
 
 
 def _ablation_file(folder, variant, seed=0, **extra):
