@@ -119,8 +119,10 @@ def describe_run(run: dict) -> str:
     if _label_seed(run) != run["seed"]:
         seed += f", labelled set of seed {_label_seed(run)}"
     changed = run_overrides(run)
-    length = (f"{run['epochs_done']} of {run['epochs']} epochs (partial)" if run.get("partial")
-              else f"{run['epochs']} epochs")
+    length = f"{run['epochs']} epochs"
+    if run.get("partial"):
+        length = f"{run['epochs_done']} of {run['epochs']} epochs (partial"
+        length += ", diverged after it)" if str(run.get("stopped", "")).startswith("diverged") else ")"
     return f"{length}, {where}, {seed}" + (f", with {', '.join(changed)}" if changed else "")
 
 

@@ -326,6 +326,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"interrupted: {path.name} holds the epochs recorded so far (partial); the same "
               "command continues from the last finished epoch", file=sys.stderr)
         return 130
+    except FloatingPointError as err:  # a diverged run is a result too: say so in its record
+        if path.exists():
+            record_so_far = json.loads(path.read_text())
+        else:  # diverged before its first evaluation
+            record_so_far = {**result, "partial": True, "epochs_done": 0, "history": {},
+                             "evaluated_epochs": [], "final_test_error": None, "wall_s": 0.0,
+                             "date": time.strftime("%Y-%m-%d")}
+        record_so_far["stopped"] = f"diverged: {str(err).split('. ')[0]}"
+        _write_atomically(path, json.dumps(record_so_far, indent=1) + "\n")
+        print(f"{err}\nrecorded in {path.name} as partial (diverged)", file=sys.stderr)
+        return 1
     if "stopped_after" in history:
         return 0  # cut by the budget: recorded as partial, state kept for the next call
     record(history, partial=False)

@@ -125,3 +125,24 @@ def test_paper_preset_is_applied_recorded_and_named(reproduce, mnist_root, tmp_p
     from aae_utils.reproduction import describe_run
 
     assert "the paper's settings (--paper)" in describe_run(run)
+
+
+def test_a_diverged_run_is_recorded_as_such(reproduce, mnist_root, tmp_path, monkeypatch):
+    real_fit = reproduce.fit
+
+    def fit_that_diverges_in_epoch_2(model, data, config, **kwargs):
+        def epoch_end(epoch, history):
+            kwargs["epoch_end"](epoch, history)
+            raise FloatingPointError("training diverged: the reconstruction loss became nan in "
+                                     "epoch 2, step 3. Usual remedies: lower the learning rate")
+        return real_fit(model, data, config, **{**kwargs, "epoch_end": epoch_end})
+
+    monkeypatch.setattr(reproduce, "fit", fit_that_diverges_in_epoch_2)
+    assert reproduce.main(_fast(tmp_path=tmp_path, mnist_root=mnist_root)) == 1
+    (path,) = (tmp_path / "out").glob("*-fast.json")
+    run = json.loads(path.read_text())
+    assert run["partial"] is True and run["epochs_done"] == 1
+    assert run["stopped"].startswith("diverged: training diverged: the reconstruction loss became nan")
+    from aae_utils.reproduction import describe_run
+
+    assert describe_run(run).startswith("1 of 2 epochs (partial, diverged after it)")
