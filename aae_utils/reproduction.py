@@ -42,6 +42,25 @@ def results_dir() -> Path:
     return REPO_ROOT / "bench" / "results"
 
 
+def _read_records(directory, pattern: str, script: str, required: set[str]) -> list[dict]:
+    """Every JSON of ``directory`` (default: :func:`results_dir`) matching ``pattern``, each with
+    its file name under ``"file"``. Raises ValueError, naming the file and ``script`` to rerun,
+    for a file that is not valid JSON or lacks a ``required`` field."""
+    folder = Path(directory) if directory is not None else results_dir()
+    records = []
+    for path in sorted(folder.glob(pattern)):
+        try:
+            record = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path.name} is not valid JSON ({err}); rerun {script}") from err
+        missing = required - set(record)
+        if missing:
+            raise ValueError(f"{path.name} lacks {sorted(missing)}; rerun {script}")
+        record["file"] = path.name
+        records.append(record)
+    return records
+
+
 def load_runs(directory: str | Path | None = None, *, include_fast: bool = False) -> list[dict]:
     """Every recorded run, sorted by recipe and seed (an empty list if there are none).
 
@@ -52,21 +71,13 @@ def load_runs(directory: str | Path | None = None, *, include_fast: bool = False
         ValueError: a file is not valid JSON or lacks the fields a run must have (the message
             names the file).
     """
-    folder = Path(directory) if directory is not None else results_dir()
     runs = []
-    for path in sorted(folder.glob("reproduce-*.json")):
-        try:
-            run = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path.name} is not valid JSON ({err}); rerun bench/reproduce.py") from err
-        missing = {"recipe", "seed", "device", "epochs", "history", "final_test_error"} - set(run)
-        if missing:
-            raise ValueError(f"{path.name} lacks {sorted(missing)}; rerun bench/reproduce.py")
+    for run in _read_records(directory, "reproduce-*.json", "bench/reproduce.py",
+                             {"recipe", "seed", "device", "epochs", "history", "final_test_error"}):
         if run.get("fast") and not include_fast:
             continue
         if run["final_test_error"] is None:  # a run cut before its first evaluation: no result
             continue
-        run["file"] = path.name
         runs.append(run)
     return sorted(runs, key=lambda r: (r["recipe"], r["seed"], r["file"]))
 
@@ -85,21 +96,12 @@ def load_ablation(directory: str | Path | None = None) -> list[dict]:
         ValueError: a file is not valid JSON, lacks a run's fields or names an unknown variant
             (the message names the file).
     """
-    folder = Path(directory) if directory is not None else results_dir()
-    runs = []
-    for path in sorted(folder.glob("ablation-*.json")):
-        try:
-            run = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path.name} is not valid JSON ({err}); rerun bench/ablation.py") from err
-        missing = {"variant", "seed", "epochs", "final_test_error", "phases_switched_off"} - set(run)
-        if missing:
-            raise ValueError(f"{path.name} lacks {sorted(missing)}; rerun bench/ablation.py")
+    runs = _read_records(directory, "ablation-*.json", "bench/ablation.py",
+                         {"variant", "seed", "epochs", "final_test_error", "phases_switched_off"})
+    for run in runs:
         if run["variant"] not in ABLATION_VARIANTS:
-            raise ValueError(f"{path.name}: unknown variant {run['variant']!r}; "
+            raise ValueError(f"{run['file']}: unknown variant {run['variant']!r}; "
                              f"bench/ablation.py writes one of {ABLATION_VARIANTS}")
-        run["file"] = path.name
-        runs.append(run)
     return sorted(runs, key=lambda r: (r["seed"], ABLATION_VARIANTS.index(r["variant"])))
 
 
