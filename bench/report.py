@@ -137,7 +137,10 @@ def generated_blocks(results: Path) -> dict[tuple[str, str], list[str]]:
         "Test error in % on MNIST's 10,000 test images. Paper: Makhzani et al. (2015), Tables 2 "
         "and 3 (mean ± std over their runs). This course: one recorded run of `bench/reproduce.py` "
         "per row, with its length and device, and in bold the mean ± std (sample) of a setting's "
-        "runs of one length; JSON in `bench/results/`.",
+        "runs of one length; JSON in `bench/results/`. The paper's length is as reimplementations "
+        "quote its appendix (`aae_utils.reproduction.PAPER_EPOCHS`), not checked against its text; "
+        "our runs are far shorter because one paper-length semi-supervised run would take days on "
+        "this course's two CPU cores.",
         "",
         *paper_table(load_runs(results)),
         "",

@@ -35,6 +35,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -46,7 +47,7 @@ from aae_utils.data import load_mnist
 from aae_utils.engine import fit
 from aae_utils.metrics import cluster_error, error_rate
 from aae_utils.recipes import SEMI_TRAIN_SIZE, recipe
-from aae_utils.reproduction import PAPER_ERRORS
+from aae_utils.reproduction import PAPER_EPOCHS, PAPER_ERRORS
 from aae_utils.train_config import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,8 +87,10 @@ _PAPER_TRAIN = ["train.optimizer=\"sgd\"", "train.lr=0.01", "train.momentum=0.9"
                 "train.gen_lr=0.1", "train.adv_momentum=0.1", "train.lr_decay=1.0",
                 "train.lr_milestones=[50, 1000]", "model.init_std=0.01", "model.input_noise=0.0"]
 PAPER_PRESET = {
-    "semi": [*_PAPER_TRAIN, "train.epochs=5000", "model.encoder_noise=0.3", "model.encoder_dropout=0.0"],
-    "cluster": [*_PAPER_TRAIN, "train.epochs=1500", "model.hidden=[3000, 3000]", "model.style_dim=5",
+    "semi": [*_PAPER_TRAIN, f"train.epochs={PAPER_EPOCHS['ssaae-100']}", "model.encoder_noise=0.3",
+             "model.encoder_dropout=0.0"],
+    "cluster": [*_PAPER_TRAIN, f"train.epochs={PAPER_EPOCHS['cluster-30']}", "model.hidden=[3000, 3000]",
+                "model.style_dim=5",
                 "model.encoder_noise=0.0", "model.encoder_dropout=0.0", "model.encoder_input_dropout=0.2"],
 }
 
@@ -125,8 +128,6 @@ def run_seeds_in_parallel(argv: list[str], seeds: list[int], threads: int | None
     for seed in seeds:
         cmd = [sys.executable, str(Path(__file__).resolve()), *rest, *extra, "--seed", str(seed)]
         procs[seed] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    import threading
-
     def relay(seed, proc):
         for line in proc.stdout:
             print(f"[seed {seed}] {line}", end="", flush=True)

@@ -2,7 +2,14 @@ import json
 
 import pytest
 
-from aae_utils.reproduction import describe_run, load_ablation, load_runs, paper_table, summarise
+from aae_utils.reproduction import (
+    describe_run,
+    label_seed,
+    load_ablation,
+    load_runs,
+    paper_table,
+    summarise,
+)
 
 
 def _run(recipe="ssaae-1000", err=0.031, **extra):
@@ -19,9 +26,12 @@ def test_load_runs_and_table(tmp_path):
     assert [r["recipe"] for r in runs] == ["cluster-16", "ssaae-1000"]
     assert describe_run(runs[1]) == "20 epochs, cpu (2 threads), seed 0"
     table = "\n".join(paper_table(runs))
-    assert "| MNIST, 1000 labels | 1.60 ± 0.08 | 3.10 | 20 epochs, cpu (2 threads), seed 0, 10 min |" in table
+    # the paper's quoted length beside our run's
+    assert ("| MNIST, 1000 labels | 1.60 ± 0.08 | 5000 epochs | 3.10 | "
+            "20 epochs, cpu (2 threads), seed 0, 10 min |") in table
+    assert "| MNIST, 16 clusters, no labels | 9.55 ± 2.05 | 1500 epochs | 20.00" in table
     assert "20.00 (majority rule: 15.00)" in table
-    assert "| MNIST, 100 labels | 1.90 ± 0.10 | not run yet | |" in table
+    assert "| MNIST, 100 labels | 1.90 ± 0.10 | 5000 epochs | not run yet | |" in table
 
 
 def test_broken_result_files_are_named(tmp_path):
@@ -50,6 +60,7 @@ def test_several_runs_get_a_mean_and_std_row():
     assert "| **4.00 ± 1.00** | mean ± std of the 3 runs of 20 epochs above |" in table
     assert "seed 1, labelled set of seed 0" in table
     assert describe_run(runs[0]).endswith("seed 0")  # no label seed: nothing added
+    assert [label_seed(r) for r in runs[:3]] == [0, 1, 0]  # recorded --label-seed, else the seed
     assert summarise(runs[:1]) == {}  # one run is no spread
     # seed 1 with labelled set 0 sorts before seed 1 with its own set (label seed 0 is a seed)
     assert table.index("seed 1, labelled set of seed 0") < table.index("seed 1, 10 min")
@@ -72,7 +83,7 @@ def test_tuned_variants_are_named_and_averaged_apart():
     assert "mean ± std of the 2 runs of 20 epochs, with model.style_dim=3 above" in table
     # each mean sits right below its own runs, not below the variant's
     rows = table.splitlines()[2:]
-    assert [row.split(" | ")[3].startswith("mean") for row in rows] == [False, False, True] * 2
+    assert [row.split(" | ")[4].startswith("mean") for row in rows] == [False, False, True] * 2
 
 
 def test_variants_are_read_from_the_recorded_settings_against_the_recipe_now():
