@@ -99,7 +99,9 @@ def fit(
             semi-supervised AAE, the examples with a label (not ``-1``) feed the
             classification phase; all ``-1`` (or ``labels=None``) trains a clustering model.
         callback: called after each epoch as ``callback(epoch, model)``; the numbers it
-            returns are added to the history (for example a test error).
+            returns are added to the history (for example a test error). With
+            ``config.ema_decay`` it gets a copy holding the moving average of the weights, and
+            that average is what ``model`` holds when ``fit`` returns.
         progress: show a progress bar (default: on unless ``AAE_PROGRESS=0``).
         resume: where to keep the state of an unfinished run. Inside
             :func:`load_or_train` this is set for you: after every epoch the state is saved,
@@ -169,10 +171,16 @@ def fit(
             f"batch_size={config.batch_size} is larger than the {len(data)} training examples"
         )
     history: History = {k: [] for k in (*keys, "seconds")}
+    ema = None
+    if config.ema_decay:  # a moving average of the weights, judged instead of the weights
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay),
+                            use_buffers=True)
     resume = resume if resume is not None else _take_resume_target()
     first_epoch = 0
     if resume is not None:
-        first_epoch = _restore_state(resume, model, optimizers, schedulers, gen, history)
+        first_epoch = _restore_state(resume, model, optimizers, schedulers, gen, history, ema)
     from tqdm.auto import tqdm
 
     show = show_progress() if progress is None else progress
@@ -193,6 +201,8 @@ def fit(
                     batches(data.x, labels, batch_size=config.batch_size, generator=gen)
                 ):
                     per_step[i] = step(xb, yb)
+                    if ema is not None:
+                        ema.update_parameters(model)
                     bar.update(1)
             _check_finite(per_step, keys, kind, epoch)
             means = dict(zip(keys, per_step.mean(0).tolist(), strict=True))
@@ -211,13 +221,14 @@ def fit(
             for scheduler in schedulers:
                 scheduler.step()
             if callback is not None:
-                model.eval()
-                for k, v in callback(epoch, model).items():
+                judged = ema.module if ema is not None else model
+                judged.eval()
+                for k, v in callback(epoch, judged).items():
                     history.setdefault(k, []).append(float(v))
                 model.train()
             bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
             if resume is not None:
-                _save_state(resume, model, optimizers, schedulers, gen, history, epoch + 1)
+                _save_state(resume, model, optimizers, schedulers, gen, history, epoch + 1, ema)
             if epoch_end is not None and epoch_end(epoch, history) is True:
                 if epoch + 1 < config.epochs:
                     history["stopped_after"] = [float(epoch + 1)]  # not a finished run
@@ -233,6 +244,8 @@ def fit(
             print("Interrupted in epoch 1: no complete epoch to resume from yet.")
         raise
     bar.close()
+    if ema is not None:  # the averaged weights are the result (the resume state keeps both)
+        model.load_state_dict(ema.module.state_dict())
     model.eval()
     return history
 
@@ -463,8 +476,10 @@ def _take_resume_target() -> ResumeStore | None:
     return target
 
 
-def _save_state(target: ResumeStore, model, optimizers, schedulers, gen, history, epochs_done):
+def _save_state(target: ResumeStore, model, optimizers, schedulers, gen, history, epochs_done,
+                ema=None):
     target.save({
+        **({"ema": ema.state_dict()} if ema is not None else {}),
         "epochs_done": epochs_done,
         "model": model.state_dict(),
         "optimizers": [o.state_dict() for o in optimizers],
@@ -476,13 +491,16 @@ def _save_state(target: ResumeStore, model, optimizers, schedulers, gen, history
     })
 
 
-def _restore_state(target: ResumeStore, model, optimizers, schedulers, gen, history) -> int:
+def _restore_state(target: ResumeStore, model, optimizers, schedulers, gen, history,
+                   ema=None) -> int:
     """Load a saved unfinished run into the live objects; return how many epochs it had done."""
     state = target.load()
     if state is None:
         return 0
     try:
         model.load_state_dict(state["model"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         for o, s in zip(optimizers, state["optimizers"], strict=True):
             o.load_state_dict(s)
         for sch, s in zip(schedulers, state["schedulers"], strict=True):

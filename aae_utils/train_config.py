@@ -50,6 +50,13 @@ class TrainConfig:
         lr_milestones: epochs after which every learning rate is divided by 10 (torch's
             ``MultiStepLR``), instead of the linear decay; e.g. ``(50, 1000)``, the schedule
             reimplementations quote from the paper's appendix. Needs ``lr_decay=1``.
+        ema_decay: keep an exponential moving average of every weight, updated after each
+            step, :math:`\bar w \leftarrow d\,\bar w + (1 - d)\,w` with :math:`d` =
+            ``ema_decay`` (torch's ``AveragedModel`` with ``get_ema_multi_avg_fn``); the
+            ``callback`` judges the averaged weights and :func:`~aae_utils.engine.fit` leaves
+            them in the model (0: off, as in the paper). Averaging damps the step-to-step noise
+            of late training (Polyak averaging; the "teacher" of Tarvainen and Valpola, 2017).
+            Not in the paper; e.g. 0.999 (about the last 1,000 steps).
     """
 
     epochs: int = 10
@@ -72,11 +79,12 @@ class TrainConfig:
     consistency: float = 0.0
     consistency_shift: int = 2
     lr_milestones: tuple[int, ...] = ()
+    ema_decay: float = 0.0
 
     #: Added after the first checkpoints were cached; left out of :meth:`to_dict` while they
     #: hold their default, so those checkpoints still match their configs.
     _LATER_FIELDS = {"class_lr": None, "head_spacing": 0.0, "label_shift": 0, "consistency": 0.0,
-                     "consistency_shift": 2, "lr_milestones": ()}
+                     "consistency_shift": 2, "lr_milestones": (), "ema_decay": 0.0}
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -107,6 +115,9 @@ class TrainConfig:
         if milestones and self.lr_decay != 1:
             raise ValueError(f"lr_milestones and lr_decay={self.lr_decay} are two schedules: "
                              "use one (lr_decay=1 with milestones)")
+        ema = self.ema_decay
+        if not isinstance(ema, (int, float)) or isinstance(ema, bool) or not 0 <= ema < 1:
+            raise ValueError(f"ema_decay must be in [0, 1) (0: off; e.g. 0.999), got {ema!r}")
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         if self.optimizer not in {"adam", "sgd"}:

@@ -13,9 +13,9 @@ AAE_CONFIG = {"model": {"kind": "aae", **SMALL, "posterior": "gaussian", "input_
               "train": {"epochs": 3}}
 
 
-def _train_fn(data, epochs=3):
-    return lambda m: fit(m, data, TrainConfig(epochs=epochs, lr_decay=0.5), prior=GaussianPrior(2),
-                         progress=False)
+def _train_fn(data, epochs=3, ema_decay=0.0):
+    return lambda m: fit(m, data, TrainConfig(epochs=epochs, lr_decay=0.5, ema_decay=ema_decay),
+                         prior=GaussianPrior(2), progress=False)
 
 
 def _same_weights(a, b):
@@ -40,8 +40,10 @@ def test_same_seed_same_history_and_weights_bit_for_bit(data, tmp_path):
     assert _same_weights(m1, m2)
 
 
-def test_interrupted_run_resumes_to_the_same_result(data, tmp_path, monkeypatch, capsys):
-    reference, ref_history = load_or_train("a", AAE_CONFIG, _train_fn(data), directory=tmp_path / "ref")
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])  # with averaging, the average is resumed too
+def test_interrupted_run_resumes_to_the_same_result(data, tmp_path, monkeypatch, capsys, ema_decay):
+    train = _train_fn(data, ema_decay=ema_decay)
+    reference, ref_history = load_or_train("a", AAE_CONFIG, train, directory=tmp_path / "ref")
 
     calls = {"n": 0}
     real_phase = phases.PHASE_NAMES["aae"]["generator"]
@@ -56,14 +58,14 @@ def test_interrupted_run_resumes_to_the_same_result(data, tmp_path, monkeypatch,
     monkeypatch.setitem(phases.PHASE_NAMES["aae"], "generator", interrupt_in_epoch_2)
     directory = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        load_or_train("a", AAE_CONFIG, _train_fn(data), directory=directory)
+        load_or_train("a", AAE_CONFIG, train, directory=directory)
     out = capsys.readouterr().out
     assert "Interrupted in epoch 2" in out and "run the same cell again" in out
     assert (directory / "a.partial.pt").exists()
     assert not (directory / "a.pt").exists()  # no finished checkpoint was faked
 
     monkeypatch.setitem(phases.PHASE_NAMES["aae"], "generator", real_phase)
-    resumed, history = load_or_train("a", AAE_CONFIG, _train_fn(data), directory=directory)
+    resumed, history = load_or_train("a", AAE_CONFIG, train, directory=directory)
     assert "Resuming after epoch 1" in capsys.readouterr().out
     assert _numbers(history) == _numbers(ref_history)
     assert _same_weights(resumed, reference)

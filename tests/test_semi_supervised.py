@@ -246,3 +246,34 @@ def test_consistency_switch_adds_a_phase_and_is_off_by_default(mnist_small):
 def test_bad_consistency_settings_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kwargs)
+
+
+def _flat(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_ema_judges_and_returns_a_moving_average_of_the_weights(mnist_small):
+    """TrainConfig(ema_decay=d): the callback sees the average, fit leaves it in the model."""
+    labels = torch.full((len(mnist_small),), -1)
+    labels[:50] = mnist_small.y[:50]
+    start = _flat(_model())  # _model() seeds its weights: every model below starts here
+    seen, results = {}, {}
+    for decay in (0.0, 1e-9, 0.99):
+        model = _model()
+        seen[decay] = []
+        fit(model, mnist_small, TrainConfig(epochs=1, ema_decay=decay), labels=labels, progress=False,
+            callback=lambda epoch, m, d=decay: seen[d].append(_flat(m)) or {})
+        results[decay] = _flat(model)
+        assert torch.equal(seen[decay][-1], results[decay])  # judged what it returns
+    # a vanishing decay averages nothing away: the weights of the run without averaging
+    assert torch.allclose(results[1e-9], results[0.0], atol=1e-6)
+    # decay 0.99 averages about the last 100 steps, so it trails the raw weights toward the start
+    assert (results[0.99] - start).norm() < (results[0.0] - start).norm()
+    assert not torch.allclose(results[0.99], results[0.0], atol=1e-4)
+    assert "ema_decay" not in TrainConfig().to_dict()  # old checkpoints keep matching
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, float("nan"), True])
+def test_bad_ema_decay_is_named(bad):
+    with pytest.raises(ValueError, match=r"ema_decay must be in \[0, 1\)"):
+        TrainConfig(ema_decay=bad)
