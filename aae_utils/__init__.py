@@ -11,6 +11,7 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.phases` - the per-mini-batch training phases, each with its equation
 - :mod:`aae_utils.train_config` - ``TrainConfig``, the settings of one training run
 - :mod:`aae_utils.engine` - ``fit``: one training loop for every model
+- :mod:`aae_utils.resume` - the state an interrupted run continues from, saved every epoch
 - :mod:`aae_utils.checkpoints` - ``load_or_train``: cached models, atomic files, resuming
 - :mod:`aae_utils.train` - phases, ``TrainConfig``, engine and checkpoints in one import
 - :mod:`aae_utils.viz` - image grids, latent scatters, manifold sweeps, loss curves

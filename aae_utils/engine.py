@@ -7,17 +7,15 @@ the guards (a NaN loss names its phase, epoch and step; a discriminator that alw
 flagged) and the state an interrupted run resumes from. Where that state is kept is up to the
 caller: :func:`aae_utils.checkpoints.load_or_train` keeps it in a file beside the checkpoint.
 
-Imports flow one way: phases <- engine <- checkpoints.
+Imports flow one way: phases, resume <- engine <- checkpoints. ``resuming`` and ``ResumeStore``
+are re-exported here for the callers that know them from the engine.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from typing import Protocol
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +26,7 @@ from .config import seed_everything, show_progress
 from .data import ImageData, batches, shift_images
 from .phases import choose_phases, only_set
 from .priors import CategoricalPrior, GaussianPrior, Prior
+from .resume import ResumeStore, restore_state, resuming, save_state, take_resume_target
 from .train_config import TrainConfig
 
 #: Per-epoch numbers of a run: ``{"recon": [...], "seconds": [...], ...}``.
@@ -177,10 +176,10 @@ def fit(
 
         ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay),
                             use_buffers=True)
-    resume = resume if resume is not None else _take_resume_target()
+    resume = resume if resume is not None else take_resume_target()
     first_epoch = 0
     if resume is not None:
-        first_epoch = _restore_state(resume, model, optimizers, schedulers, gen, history, ema)
+        first_epoch = restore_state(resume, model, optimizers, schedulers, gen, history, ema)
     from tqdm.auto import tqdm
 
     show = show_progress() if progress is None else progress
@@ -228,7 +227,7 @@ def fit(
                 model.train()
             bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
             if resume is not None:
-                _save_state(resume, model, optimizers, schedulers, gen, history, epoch + 1, ema)
+                save_state(resume, model, optimizers, schedulers, gen, history, epoch + 1, ema)
             if epoch_end is not None and epoch_end(epoch, history) is True:
                 if epoch + 1 < config.epochs:
                     history["stopped_after"] = [float(epoch + 1)]  # not a finished run
@@ -433,86 +432,4 @@ def _check_finite(per_step: Tensor, keys: tuple[str, ...], kind: str, epoch: int
     )
 
 
-# --- resuming an interrupted run ----------------------------------------------------------------
-
-
-class ResumeStore(Protocol):
-    """Where :func:`fit` keeps the state of an unfinished run after every epoch.
-
-    :class:`aae_utils.checkpoints.ResumeTarget` is the one the course uses (a file beside the
-    checkpoint); anything with these three members works.
-    """
-
-    #: How the place is shown to the learner (a path relative to the repository).
-    location: str
-
-    def save(self, state: dict) -> None:
-        """Keep ``state`` (tensors and plain data) so that :meth:`load` returns it."""
-
-    def load(self) -> dict | None:
-        """The state saved for this run, or None (nothing saved, or not usable: say why)."""
-
-
-_RESUME: contextvars.ContextVar[ResumeStore | None] = contextvars.ContextVar(
-    "aae_resume", default=None
-)
-
-
-@contextlib.contextmanager
-def resuming(store: ResumeStore) -> Iterator[None]:
-    """Inside the block, the next :func:`fit` call (and only that one) resumes from and saves to
-    ``store``; :func:`~aae_utils.checkpoints.load_or_train` wraps the training function in it."""
-    token = _RESUME.set(store)
-    try:
-        yield
-    finally:
-        _RESUME.reset(token)
-
-
-def _take_resume_target() -> ResumeStore | None:
-    """The store set by :func:`resuming` for this training run (used by one ``fit`` only)."""
-    target = _RESUME.get()
-    _RESUME.set(None)
-    return target
-
-
-def _save_state(target: ResumeStore, model, optimizers, schedulers, gen, history, epochs_done,
-                ema=None):
-    target.save({
-        **({"ema": ema.state_dict()} if ema is not None else {}),
-        "epochs_done": epochs_done,
-        "model": model.state_dict(),
-        "optimizers": [o.state_dict() for o in optimizers],
-        "schedulers": [s.state_dict() for s in schedulers],
-        "generator": gen.get_state(),
-        "torch_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "history": history,
-    })
-
-
-def _restore_state(target: ResumeStore, model, optimizers, schedulers, gen, history,
-                   ema=None) -> int:
-    """Load a saved unfinished run into the live objects; return how many epochs it had done."""
-    state = target.load()
-    if state is None:
-        return 0
-    try:
-        model.load_state_dict(state["model"])
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
-        for o, s in zip(optimizers, state["optimizers"], strict=True):
-            o.load_state_dict(s)
-        for sch, s in zip(schedulers, state["schedulers"], strict=True):
-            sch.load_state_dict(s)
-        gen.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-    except Exception as err:  # another architecture, another optimiser, ...
-        print(f"Ignoring {target.location}: it could not be loaded ({type(err).__name__}).")
-        return 0
-    history.clear()
-    history.update(state["history"])
-    print(f"Resuming after epoch {state['epochs_done']} from {target.location}.")
-    return int(state["epochs_done"])
+__all__ = ["History", "ResumeStore", "fit", "resuming"]

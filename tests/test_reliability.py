@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from aae_utils import checkpoints, engine, phases
+from aae_utils import checkpoints, phases, resume
 from aae_utils.models import build_model
 from aae_utils.priors import GaussianPrior
 from aae_utils.train import TrainConfig, fit, load_or_train
@@ -78,7 +78,7 @@ def test_partial_state_of_another_config_is_ignored(data, tmp_path, capsys):
     target = checkpoints.ResumeTarget(directory / "a.partial.pt", {"other": 1})
     model = build_model(**AAE_CONFIG["model"])
     opt = torch.optim.Adam(model.parameters())
-    engine._save_state(target, model, [opt], [], torch.Generator(), {"recon": [1.0]}, 1)
+    resume.save_state(target, model, [opt], [], torch.Generator(), {"recon": [1.0]}, 1)
     _, history = load_or_train("a", AAE_CONFIG, _train_fn(data), directory=directory)
     assert "belongs to another config" in capsys.readouterr().out
     assert len(history["recon"]) == 3
