@@ -82,7 +82,11 @@ def apply_overrides(r, overrides: list[str]):
 #: reconstruction lr 0.01 (momentum 0.9), adversarial lr 0.1 (momentum 0.1), both divided by 10
 #: after epochs 50 and 1000, weights from N(0, 0.01); semi-supervised: Gaussian noise std 0.3 on
 #: the encoder's input, no dropout, 5000 epochs; clustering: 3000-3000 networks, a 5-D style,
-#: dropout 0.2 on the input only, 1500 epochs.
+#: dropout 0.2 on the input only, 1500 epochs. Taken literally it diverged here (NaN
+#: reconstruction in epoch 2, 100 labels): the quoted rate goes with a reconstruction loss
+#: averaged over the 784 pixels (BoscoTsang/AdversarialAutoencoder's Keras ``mse``), ours is
+#: summed, so ``--set train.lr=1.2755e-05 --set train.class_lr=0.01`` (0.01 / 784, the
+#: classification phase kept at 0.01) is the same step; recorded as its own run.
 _PAPER_TRAIN = ["train.optimizer=\"sgd\"", "train.lr=0.01", "train.momentum=0.9", "train.disc_lr=0.1",
                 "train.gen_lr=0.1", "train.adv_momentum=0.1", "train.lr_decay=1.0",
                 "train.lr_milestones=[50, 1000]", "model.init_std=0.01", "model.input_noise=0.0"]
