@@ -32,7 +32,7 @@ PAPER_SETTING = {
 }
 
 
-#: The paper's training length in epochs, as reimplementations quote its appendix (the
+#: The paper's training length in epochs, as reimplementations quote it (the
 #: BoscoTsang/AdversarialAutoencoder driver; musyoku/adversarial-autoencoder's default for the
 #: semi-supervised runs); not checked against the paper's text. Shown beside every run of ours.
 PAPER_EPOCHS = {"ssaae-100": 5000, "ssaae-1000": 5000, "cluster-16": 1500, "cluster-30": 1500}

@@ -138,7 +138,7 @@ def generated_blocks(results: Path) -> dict[tuple[str, str], list[str]]:
         "and 3 (mean ± std over their runs). This course: one recorded run of `bench/reproduce.py` "
         "per row, with its length and device, and in bold the mean ± std (sample) of a setting's "
         "runs of one length; JSON in `bench/results/`. The paper's length is as reimplementations "
-        "quote its appendix (`aae_utils.reproduction.PAPER_EPOCHS`), not checked against its text; "
+        "quote it (`aae_utils.reproduction.PAPER_EPOCHS`), not checked against the paper's text; "
         "our runs are far shorter because one paper-length semi-supervised run would take days on "
         "this course's two CPU cores.",
         "",

@@ -77,16 +77,15 @@ def apply_overrides(r, overrides: list[str]):
     return replace(r, model=model, train=TrainConfig(**train))
 
 
-#: ``--paper``: the paper's training settings as reimplementations quote its appendix (leads, not
+#: ``--paper``: the paper's training settings as reimplementations quote them (leads, not
 #: checked against the paper's text; see shared notes and README): SGD with momentum,
 #: reconstruction lr 0.01 (momentum 0.9), adversarial lr 0.1 (momentum 0.1), both divided by 10
 #: after epochs 50 and 1000, weights from N(0, 0.01); semi-supervised: Gaussian noise std 0.3 on
 #: the encoder's input, no dropout, 5000 epochs; clustering: 3000-3000 networks, a 5-D style,
 #: dropout 0.2 on the input only, 1500 epochs. Taken literally it diverged here (NaN
-#: reconstruction in epoch 2, 100 labels): the quoted rate goes with a reconstruction loss
-#: averaged over the 784 pixels (BoscoTsang/AdversarialAutoencoder's Keras ``mse``), ours is
-#: summed, so ``--set train.lr=1.2755e-05 --set train.class_lr=0.01`` (0.01 / 784, the
-#: classification phase kept at 0.01) is the same step; recorded as its own run.
+#: reconstruction in epoch 2, 100 labels), probably because our reconstruction loss is summed
+#: over the 784 pixels: ``--set train.lr=1.2755e-05 --set train.class_lr=0.01`` (0.01 / 784, the
+#: classification phase kept at 0.01) stayed finite; recorded as its own run.
 _PAPER_TRAIN = ["train.optimizer=\"sgd\"", "train.lr=0.01", "train.momentum=0.9", "train.disc_lr=0.1",
                 "train.gen_lr=0.1", "train.adv_momentum=0.1", "train.lr_decay=1.0",
                 "train.lr_milestones=[50, 1000]", "model.init_std=0.01", "model.input_noise=0.0"]
@@ -174,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="where a cut run keeps its state (default: data/checkpoints/reproduce)")
     ap.add_argument("--set", action="append", default=[], metavar="PART.NAME=VALUE")
     ap.add_argument("--paper", action="store_true",
-                    help="the paper's training settings as reimplementations quote its appendix "
+                    help="the paper's training settings as reimplementations quote them "
                          "(SGD, its rates and schedule, N(0, 0.01) weights, its regularisers and "
                          "length; see PAPER_PRESET); --epochs and --set still apply on top")
     ap.add_argument("--tag", default="", help="suffix for the JSON file name")
