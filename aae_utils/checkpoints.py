@@ -25,8 +25,9 @@ from torch import nn
 from . import __version__, inputs
 from .config import checkpoint_dir, display_path, seed_everything
 from .data import ImageData, file_digest
-from .engine import History, resuming
+from .engine import History
 from .models import build_model
+from .resume import resuming
 
 
 @dataclass(frozen=True)

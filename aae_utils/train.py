@@ -12,7 +12,7 @@ so code written against ``aae_utils.train`` keeps working.
 """
 
 from .checkpoints import ResumeTarget, load_or_train, save_checkpoint
-from .engine import History, ResumeStore, fit, resuming
+from .engine import History, fit
 from .phases import (
     classification_phase,
     discriminator_phase,
@@ -25,6 +25,7 @@ from .phases import (
     ss_reconstruction_phase,
     vae_phase,
 )
+from .resume import ResumeStore, resuming
 from .train_config import TrainConfig
 
 __all__ = [
