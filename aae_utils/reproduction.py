@@ -24,6 +24,17 @@ PAPER_ERRORS = {
     "cluster-16": (9.55, 2.05),
     "cluster-30": (4.10, 1.13),
 }
+#: Makhzani et al. (2015), Table 1: log-likelihood of the MNIST test images (nats) under a
+#: Parzen window on 10,000 samples of each model, (mean, standard error), as the paper lists
+#: them (the other rows are the paper's citations of earlier work).
+PAPER_PARZEN = {
+    "AAE": (340.0, 2.0),
+    "GMMN+AE": (282.0, 2.0),
+    "GAN": (225.0, 2.0),
+    "Deep GSN": (214.0, 1.1),
+    "DBN": (138.0, 2.0),
+    "Stacked CAE": (121.0, 1.6),
+}
 PAPER_SETTING = {
     "ssaae-100": "MNIST, 100 labels",
     "ssaae-1000": "MNIST, 1000 labels",
@@ -231,4 +242,60 @@ def paper_table(runs: list[dict], names: list[str] | None = None) -> list[str]:
                     f"{paper} **{m:.2f} ± {s:.2f}** | "
                     f"mean ± std of the {n} runs of {epochs} epochs{variant} above |"
                 )
+    return lines
+
+
+#: Rows of this course's Table 1 that are not models of the paper: which recipe, and its name.
+PARZEN_OURS = {
+    "aae-8d": "AAE (8-D code)",
+    "vae-8d": "VAE (8-D code; not in Table 1)",
+    "memoriser": "memoriser: 10,000 training images (not a model)",
+    "kmeans": "k-means: 10,000 centroids of the training images (not a model)",
+}
+
+
+def load_parzen(directory: str | Path | None = None) -> list[dict]:
+    """The recorded Table 1 runs: ``bench/reproduce.py parzen`` (``parzen-aae-8d-...``) and
+    ``bench/parzen_baselines.py`` (``parzen-memoriser-...``, ``parzen-kmeans-...``), fast runs
+    left out, sorted by recipe and seed.
+
+    Raises:
+        FileNotFoundError: outside a checkout (no ``bench/results/``).
+        ValueError: a file is not valid JSON or lacks a result's fields (the message names it).
+    """
+    runs = _read_records(directory, "parzen-*.json", "bench/reproduce.py parzen or bench/parzen_baselines.py",
+                         {"recipe", "seed", "device", "final_parzen_ll", "final_parzen_stderr",
+                          "final_sigma"})
+    runs = [r for r in runs if not r.get("fast")]
+    return sorted(runs, key=lambda r: (r["recipe"], r["seed"], r["file"]))
+
+
+def _parzen_run(run: dict) -> str:
+    """Where a Table 1 number came from: its length (a trained model) or what its samples are."""
+    width = f"σ = {run['final_sigma']:.3f}"
+    if run["recipe"] in ("memoriser", "kmeans"):
+        return f"{run['description']}, {width}, {run['wall_s'] / 60:.0f} min"
+    return f"{describe_run(run)}, {width}, {run['wall_s'] / 60:.0f} min"
+
+
+def parzen_table(runs: list[dict]) -> list[str]:
+    """Markdown rows: the paper's Table 1 (MNIST) beside this course's recorded Parzen runs."""
+    lines = ["| model | paper, Table 1 (nats) | this course (nats) | run |", "|---|---|---|---|"]
+    ours = {name: [r for r in runs if r["recipe"] == name] for name in PARZEN_OURS}
+
+    def rows(label: str, paper: str, mine: list[dict]) -> None:
+        if not mine:
+            lines.append(f"| {label} | {paper} | not run here | |")
+        for r in mine:
+            lines.append(f"| {label} | {paper} | {r['final_parzen_ll']:.1f} ± {r['final_parzen_stderr']:.1f} "
+                         f"| {_parzen_run(r)} |")
+
+    for model, (mean, err) in PAPER_PARZEN.items():
+        paper = f"{mean:.0f} ± {err:g}"
+        if model == "AAE":
+            rows(PARZEN_OURS["aae-8d"], paper, ours["aae-8d"])
+        else:
+            lines.append(f"| {model} | {paper} | not trained here | |")
+    for name in ("vae-8d", "memoriser", "kmeans"):
+        rows(PARZEN_OURS[name], "", ours[name])
     return lines

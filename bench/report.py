@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- speed:start -->", "<!-- speed:end -->"
 PAPER_START, PAPER_END = "<!-- paper:start -->", "<!-- paper:end -->"
 TRIED_START, TRIED_END = "<!-- tried:start -->", "<!-- tried:end -->"
+PARZEN_START, PARZEN_END = "<!-- parzen:start -->", "<!-- parzen:end -->"
 
 
 def speed_table(result: dict) -> list[str]:
@@ -120,6 +121,15 @@ def generated_blocks(results: Path) -> dict[tuple[str, str], list[str]]:
     course = results / "course-time.json"
     if course.exists():
         speed += course_table(json.loads(course.read_text())) + [""]
+    parzen_timing = results / "timing-parzen-cpu.json"
+    if parzen_timing.exists():
+        t = json.loads(parzen_timing.read_text())
+        speed += [f"Parzen-window estimator (`aae_utils.parzen`, `python bench/parzen_speed.py`, "
+                  f"{t['machine']}, {t['threads']} threads, {t['date']}): {t['pairs']:,} pairs at "
+                  f"{t['dimensions']} dimensions in {t['seconds_one_width']} s at one width, "
+                  f"{t['seconds_width_grid']} s for the grid of {t['widths_in_grid']} widths; peak memory "
+                  f"{t['peak_extra_mib']:.0f} MiB above the {t['inputs_mib']:.0f} MiB of inputs "
+                  "(goal: seconds, under 2 GB).", ""]
     make_test = results / "make-test.json"
     if make_test.exists():
         m = json.loads(make_test.read_text())
@@ -131,7 +141,7 @@ def generated_blocks(results: Path) -> dict[tuple[str, str], list[str]]:
     for path in sorted(results.glob("alternatives-*.json")):
         tried += alternatives_table(json.loads(path.read_text())) + [""]
     sys.path.insert(0, str(ROOT))
-    from aae_utils.reproduction import load_runs, paper_table
+    from aae_utils.reproduction import load_parzen, load_runs, paper_table, parzen_table
 
     paper = [
         "Test error in % on MNIST's 10,000 test images. Paper: Makhzani et al. (2015), Tables 2 "
@@ -145,7 +155,19 @@ def generated_blocks(results: Path) -> dict[tuple[str, str], list[str]]:
         *paper_table(load_runs(results)),
         "",
     ]
-    return {(START, END): speed, (TRIED_START, TRIED_END): tried, (PAPER_START, PAPER_END): paper}
+    parzen = [
+        "Log-likelihood in nats of MNIST's 10,000 test images under a Parzen window on 10,000 "
+        "samples of each model, its width chosen on the last 10,000 training images; mean ± "
+        "standard error over the test images. Paper: Makhzani et al. (2015), Table 1. This course: "
+        "`bench/reproduce.py parzen` (a model) or `bench/parzen_baselines.py` (samples that are "
+        "training images or their k-means centroids); JSON in `bench/results/`. Notebook 08 explains "
+        "why the last two rows make this metric hard to trust (Theis et al., 2016).",
+        "",
+        *parzen_table(load_parzen(results)),
+        "",
+    ]
+    return {(START, END): speed, (TRIED_START, TRIED_END): tried, (PAPER_START, PAPER_END): paper,
+            (PARZEN_START, PARZEN_END): parzen}
 
 
 def main() -> int:

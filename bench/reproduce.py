@@ -4,6 +4,7 @@
     python bench/reproduce.py semi --labels 100 --epochs 40 --seed 1 --device cuda
     python bench/reproduce.py cluster --clusters 30 --epochs 20
     python bench/reproduce.py semi --labels 100 --seeds 0 1 2 --device cuda --budget-minutes 50
+    python bench/reproduce.py parzen --eval-every 5
 
 Each run trains the course's recipe (``aae_utils.recipes``: ``ssaae-<labels>`` or
 ``cluster-<k>``) on the first 50,000 MNIST training images, keeps the last 10,000 as the
@@ -11,6 +12,13 @@ validation set, measures test error on the 10,000 test images after every ``--ev
 epochs, and writes one JSON per run to ``bench/results/`` (experiment, settings, seed, device,
 torch version, wall time, errors per evaluated epoch). ``bench/report.py`` turns those files
 into README's "paper vs this course" table.
+
+``parzen`` (Table 1) trains the AAE with an 8-D code (``aae-8d``; ``--model vae`` the VAE of
+the same size) on the same 50,000 images and, at every evaluated epoch, scores the test images
+under a Parzen window on 10,000 decoded prior samples, its width chosen on the validation set
+(:mod:`aae_utils.parzen`); it writes ``bench/results/parzen-<recipe>-seed<k>-<device>.json``.
+For the VAE it also records the importance-sampled log-likelihood of the same "decoded mean +
+Gaussian noise" model on the first 1,000 test images (100 codes each).
 
 Long runs: the JSON is rewritten after every evaluated epoch, marked ``"partial": true`` until
 the run ends, so a run cut short (a crash, Ctrl-C, a machine taken back) still records what it
@@ -46,8 +54,9 @@ from aae_utils.config import get_device, seed_everything
 from aae_utils.data import load_mnist
 from aae_utils.engine import fit
 from aae_utils.metrics import cluster_error, error_rate
-from aae_utils.recipes import SEMI_TRAIN_SIZE, recipe
-from aae_utils.reproduction import PAPER_EPOCHS, PAPER_ERRORS
+from aae_utils.parzen import importance_sampled, log_likelihood, parzen_score
+from aae_utils.recipes import GENERATIVE_CODE, SEMI_TRAIN_SIZE, recipe
+from aae_utils.reproduction import PAPER_EPOCHS, PAPER_ERRORS, PAPER_PARZEN
 from aae_utils.train_config import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,7 +112,8 @@ def _json_path(args, r, device) -> Path:
                                       (f"-{args.tag}", args.tag)) if on)
     if args.label_seed is not None and args.label_seed != args.seed:
         tag = f"-labels{args.label_seed}" + tag
-    return args.out / f"reproduce-{r.name}-seed{args.seed}-{device.type}{tag}.json"
+    prefix = "parzen" if args.experiment == "parzen" else "reproduce"
+    return args.out / f"{prefix}-{r.name}-seed{args.seed}-{device.type}{tag}.json"
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -150,9 +160,13 @@ def run_seeds_in_parallel(argv: list[str], seeds: list[int], threads: int | None
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("experiment", choices=["semi", "cluster"])
+    ap.add_argument("experiment", choices=["semi", "cluster", "parzen"])
     ap.add_argument("--labels", type=int, default=1000, help="semi: labelled images (100 or 1000)")
     ap.add_argument("--clusters", type=int, default=16, help="cluster: size of the categorical head")
+    ap.add_argument("--model", choices=["aae", "vae"], default="aae",
+                    help="parzen: the model whose samples are judged")
+    ap.add_argument("--parzen-samples", type=int, default=10_000,
+                    help="parzen: decoded prior samples in the window (the paper: 10,000)")
     ap.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", type=int, nargs="+", default=None,
@@ -200,13 +214,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = get_device(args.device)
-    name = f"ssaae-{args.labels}" if args.experiment == "semi" else f"cluster-{args.clusters}"
+    name = {"semi": f"ssaae-{args.labels}", "cluster": f"cluster-{args.clusters}",
+            "parzen": f"{args.model}-{GENERATIVE_CODE}d"}[args.experiment]
+    if args.paper and args.experiment not in PAPER_PRESET:
+        raise SystemExit(f"--paper has no preset for {args.experiment}: the paper's Table 1 "
+                         "settings are not quoted by any reimplementation")
     if args.experiment == "semi" and args.labels not in (100, 1000):
         raise SystemExit("--labels must be 100 or 1000 (the paper's settings)")
     if args.experiment == "cluster" and args.clusters not in (16, 30):
         raise SystemExit("--clusters must be 16 or 30 (the paper's settings)")
     r = recipe(name, fast=args.fast)
-    preset = PAPER_PRESET[args.experiment] if args.paper else []
+    preset = PAPER_PRESET.get(args.experiment, []) if args.paper else []
     r = apply_overrides(replace(r, label_seed=args.label_seed), preset)
     if args.fast and args.paper:  # the preset's length would undo fast mode
         r = replace(r, train=replace(r.train, epochs=recipe(name, fast=True).train.epochs))
@@ -226,9 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "experiment": args.experiment,
         "recipe": r.name,
-        "labels": args.labels if args.experiment == "semi" else 0,
-        "clusters": args.clusters if args.experiment == "cluster" else 10,
-        "paper_error_pct": PAPER_ERRORS.get(r.name),
+        **({} if args.experiment == "parzen" else {
+            "labels": args.labels if args.experiment == "semi" else 0,
+            "clusters": args.clusters if args.experiment == "cluster" else 10,
+            "paper_error_pct": PAPER_ERRORS.get(r.name)}),
+        **({"model": args.model, "paper_parzen_ll": PAPER_PARZEN.get(args.model.upper()),
+            "parzen_samples": args.parzen_samples} if args.experiment == "parzen" else {}),
         "settings": {"model": r.model, "train": r.train.to_dict(), "n_train": r.n_train,
                      "validation": len(val), "overrides": args.set,
                      **({"preset": "paper", "preset_settings": preset} if args.paper else {})},
@@ -260,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
                         if k not in ("evaluated_epoch", "eval_seconds", "stopped_after")},
             "final_test_error": history["test_error"][-1] if history.get("test_error") else None,
         })
+        if args.experiment == "parzen":
+            for key in ("parzen_ll", "parzen_stderr", "sigma", "is_ll", "parzen_ll_is_images"):
+                if history.get(key):
+                    result[f"final_{key}"] = history[key][-1]
         if not partial:
             result.pop("stopped", None)
         _write_atomically(path, json.dumps(result, indent=1) + "\n")
@@ -268,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
         if (epoch + 1) % args.eval_every and epoch + 1 != r.train.epochs:
             return {}
         start = time.perf_counter()
+        if args.experiment == "parzen":
+            out = judge_samples(model)
+            print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4g}" for k, v in out.items()), flush=True)
+            return {**out, "evaluated_epoch": epoch + 1, "eval_seconds": time.perf_counter() - start}
         test_p, val_p = model.predict_proba(test.x), model.predict_proba(val.x)
         if args.experiment == "semi":
             out = {"test_error": error_rate(test_p.argmax(1), test.y),
@@ -285,6 +314,26 @@ def main(argv: list[str] | None = None) -> int:
         out["marginal_entropy"] = float(-(marginal * marginal.clamp_min(1e-12).log()).sum())
         print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4g}" for k, v in out.items()), flush=True)
         return {**out, "evaluated_epoch": epoch + 1, "eval_seconds": time.perf_counter() - start}
+
+    @torch.no_grad()
+    def judge_samples(model) -> dict[str, float]:
+        """Table 1's protocol on this model: Parzen window on decoded prior samples (the same
+        codes at every evaluation, so epochs differ only by the model)."""
+        was_training = model.training
+        model.eval()
+        codes = torch.randn(args.parzen_samples, GENERATIVE_CODE,
+                            generator=torch.Generator().manual_seed(args.seed)).to(device)
+        samples = torch.cat([model.decoder.images(z) for z in codes.split(2000)])
+        score = parzen_score(samples, val.x, test.x)
+        out = {"parzen_ll": score.mean, "parzen_stderr": score.stderr, "sigma": score.sigma}
+        if args.model == "vae":  # the same model's log-likelihood, estimated with its encoder
+            x = test.x[:1000]
+            mu, logvar = model.encoder(x)
+            out["is_ll"] = float(importance_sampled(x, model.decoder.images, mu, logvar, score.sigma,
+                                                    samples=100, seed=args.seed).mean())
+            out["parzen_ll_is_images"] = float(log_likelihood(x, samples, score.sigma).mean())
+        model.train(was_training)
+        return out
 
     session_start = time.perf_counter()
 
@@ -346,6 +395,11 @@ def main(argv: list[str] | None = None) -> int:
     record(history, partial=False)
     state.path.unlink(missing_ok=True)
     shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    if args.experiment == "parzen":
+        print(f"Parzen log-likelihood {result['final_parzen_ll']:.1f} ± {result['final_parzen_stderr']:.1f} "
+              f"nats after {r.train.epochs} epochs ({result['wall_s'] / 60:.1f} min on {device}); "
+              f"wrote {shown}")
+        return 0
     print(f"final test error {100 * result['final_test_error']:.2f}% after {r.train.epochs} epochs "
           f"({result['wall_s'] / 60:.1f} min on {device}); wrote {shown}")
     return 0

@@ -146,3 +146,40 @@ def test_a_diverged_run_is_recorded_as_such(reproduce, mnist_root, tmp_path, mon
     from aae_utils.reproduction import describe_run
 
     assert describe_run(run).startswith("1 of 2 epochs (partial, diverged after it)")
+
+
+@pytest.mark.parametrize("model", ["aae", "vae"])
+def test_parzen_run_records_table_1s_number(reproduce, mnist_root, tmp_path, model):
+    args = ["parzen", "--model", model, "--fast", "--parzen-samples", "500", "--threads", "1",
+            "--out", str(tmp_path), "--data", str(mnist_root), "--state-dir", str(tmp_path / "state")]
+    assert reproduce.main(args) == 0
+    (path,) = tmp_path.glob(f"parzen-{model}-8d-seed0-*-fast.json")
+    run = json.loads(path.read_text())
+    assert run["evaluated_epochs"] == [1, 2] and run["parzen_samples"] == 500
+    assert run["final_parzen_ll"] == run["history"]["parzen_ll"][-1]
+    assert run["final_parzen_stderr"] > 0 and 0.05 < run["final_sigma"] < 1
+    assert ("final_is_ll" in run) == (model == "vae")
+    assert "final_test_error" not in run or run["final_test_error"] is None
+    from aae_utils.reproduction import load_parzen, load_runs
+
+    assert load_parzen(tmp_path) == [] and load_runs(tmp_path) == []  # fast: never in README
+
+
+def test_parzen_has_no_paper_preset(reproduce):
+    with pytest.raises(SystemExit, match="--paper has no preset for parzen"):
+        reproduce.main(["parzen", "--paper"])
+
+
+def test_parzen_baselines_score_the_memoriser_and_kmeans(mnist_root, tmp_path):
+    from conftest import load_bench
+
+    baselines = load_bench("parzen_baselines")
+    assert baselines.main(["--samples", "300", "--kmeans-iterations", "2", "--data", str(mnist_root),
+                           "--out", str(tmp_path)]) == 0
+    from aae_utils.reproduction import load_parzen, parzen_table
+
+    runs = {r["recipe"]: r for r in load_parzen(tmp_path)}
+    assert set(runs) == {"memoriser", "kmeans"}
+    assert runs["kmeans"]["settings"]["iterations"] == 2 and runs["memoriser"]["parzen_samples"] == 300
+    table = "\n".join(parzen_table(list(runs.values())))
+    assert f"{runs['kmeans']['final_parzen_ll']:.1f} ± {runs['kmeans']['final_parzen_stderr']:.1f}" in table

@@ -134,3 +134,33 @@ def test_broken_ablation_files_are_named(tmp_path, content, message):
 def test_the_recorded_ablation_is_readable():
     runs = load_ablation()
     assert all(0 < r["final_test_error"] < 1 for r in runs)
+
+
+def _parzen_record(recipe, ll, **extra):
+    return {"recipe": recipe, "seed": 0, "device": "cpu", "final_parzen_ll": ll, "final_parzen_stderr": 1.5,
+            "final_sigma": 0.17, "wall_s": 600.0, "description": f"{recipe} samples", **extra}
+
+
+def test_parzen_table_puts_our_runs_beside_table_1(tmp_path):
+    from aae_utils.reproduction import PAPER_PARZEN, load_parzen, parzen_table
+
+    aae = _parzen_record("aae-8d", 321.04, epochs=40, threads=2, history={}, settings={})
+    (tmp_path / "parzen-aae-8d-seed0-cpu.json").write_text(json.dumps(aae))
+    (tmp_path / "parzen-kmeans-seed0-cpu.json").write_text(json.dumps(_parzen_record("kmeans", 299.0)))
+    (tmp_path / "parzen-aae-8d-seed0-cpu-fast.json").write_text(json.dumps({**aae, "fast": True}))
+    runs = load_parzen(tmp_path)
+    assert [r["recipe"] for r in runs] == ["aae-8d", "kmeans"]
+    lines = parzen_table(runs)
+    assert lines[2] == ("| AAE (8-D code) | 340 ± 2 | 321.0 ± 1.5 | 40 epochs, cpu (2 threads), seed 0, "
+                        "σ = 0.170, 10 min |")
+    assert sum("not trained here" in line for line in lines) == len(PAPER_PARZEN) - 1
+    assert any(line.startswith("| k-means") and "299.0 ± 1.5" in line for line in lines)
+    assert any(line.startswith("| memoriser") and "not run here" in line for line in lines)
+
+
+def test_broken_parzen_files_are_named(tmp_path):
+    from aae_utils.reproduction import load_parzen
+
+    (tmp_path / "parzen-aae-8d-seed0-cpu.json").write_text(json.dumps({"recipe": "aae-8d"}))
+    with pytest.raises(ValueError, match="parzen-aae-8d-seed0-cpu.json lacks"):
+        load_parzen(tmp_path)
