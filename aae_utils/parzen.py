@@ -22,7 +22,7 @@ log-likelihood, and a k-means of the training set (a blurry memoriser) beats eve
 Table 1. Notebook 08 measures that here.
 
 Every distance is computed in blocks (:data:`BLOCK_ELEMENTS` floats at a time), so 10,000 test
-images against 10,000 samples at 784-D need about 0.3 GB beyond the inputs and a few seconds
+images against 10,000 samples at 784-D need under 0.5 GB beyond the inputs and a few seconds
 on two CPU cores (``bench/parzen_speed.py`` records it).
 """
 
@@ -107,8 +107,8 @@ def log_likelihood(x: Tensor, samples: Tensor, sigma: float | Sequence[float]) -
             sb = samples[start:start + cols]
             # |x - s|^2 = |x|^2 + |s|^2 - 2 x.s: one matrix product per block; rounding can
             # make it a hair below 0 for a sample equal to x, hence the clamp
-            d2 = (x_sq + s_sq[start:start + cols] - 2 * xb @ sb.T).clamp_min_(0).double()
-            block = torch.stack([torch.logsumexp(d2 * -c, dim=1) for c in inv_two_var])
+            d2 = (x_sq + s_sq[start:start + cols] - 2 * xb @ sb.T).clamp_min_(0)
+            block = torch.stack([torch.logsumexp(d2 * -c, dim=1) for c in inv_two_var]).double()
             total = torch.logaddexp(total, block)
         out.append(total + const.view(-1, 1))
     result = torch.cat(out, dim=1)
