@@ -178,7 +178,7 @@ def parzen_score(samples: Tensor, validation: Tensor, test: Tensor,
 
 @torch.no_grad()
 def importance_sampled(x: Tensor, decode, mu: Tensor, logvar: Tensor, sigma: float, *,
-                       samples: int = 100, seed: int = 0, batch_size: int = 500) -> Tensor:
+                       samples: int = 100, seed: int = 0, batch_size: int = 100) -> Tensor:
     r"""Importance-sampled log-likelihood of ``x`` under "decoded mean + Gaussian noise", in nats.
 
     A Parzen window on decoded prior samples is a Monte Carlo estimate of the log density of
