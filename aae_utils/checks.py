@@ -22,6 +22,7 @@ spaces, punctuation and brackets, and accept the option's letter or its words.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import math
 import re
@@ -197,7 +198,11 @@ class Case:
     def build(self) -> tuple:
         if self.make is not None:
             return tuple(self.make())
-        return tuple(a.detach().clone() if isinstance(a, Tensor) else a for a in self.args)
+        # Containers are copied too: a function that changed the learner's own dict of runs
+        # would otherwise change what the reference then sees (and the notebook's results).
+        return tuple(a.detach().clone() if isinstance(a, Tensor)
+                     else copy.deepcopy(a) if isinstance(a, (dict, list, set)) else a
+                     for a in self.args)
 
 
 @dataclass
@@ -267,7 +272,8 @@ def get_exercise(name: str) -> Exercise:
 
 
 def experiment_cases(context: dict, *, needs: Iterable | int, missing: str,
-                     made_up: dict, made_up_label: str = "made-up runs") -> Iterator[Case]:
+                     made_up: dict, made_up_label: str = "made-up runs",
+                     label: str = "your runs, within 10%") -> Iterator[Case]:
     """The two cases of an experiment exercise: the learner's own ``context["runs"]`` and runs
     made up so that a constant, a number copied from an output or a formula that fits one run
     cannot pass.
@@ -286,7 +292,7 @@ def experiment_cases(context: dict, *, needs: Iterable | int, missing: str,
         absent = set(needs) - set(runs)
         if absent:
             raise ValueError(f"{missing.format(sorted(absent))}: run the experiment first")
-    yield Case(args=(runs,), label="your runs, within 10%")
+    yield Case(args=(runs,), label=label)
     yield Case(args=(made_up,), label=made_up_label)
 
 

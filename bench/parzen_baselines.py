@@ -5,9 +5,9 @@
 
 The memoriser's samples are 10,000 of the 50,000 training images that ``bench/reproduce.py
 parzen`` trains on; the k-means's are the 10,000 centroids of those 50,000 images (Theis, van
-den Oord and Bethge, 2016, section 3.2). Both are scored exactly as the AAE is: the Parzen
-window's width chosen on the last 10,000 training images, the mean log-likelihood of the
-10,000 test images with its standard error. One JSON each in ``bench/results/``
+den Oord and Bethge, 2016, section on Parzen window estimates). Both are scored exactly as the
+AAE is: the Parzen window's width chosen on the last 10,000 training images, the mean
+log-likelihood of the 10,000 test images with its standard error. One JSON each in ``bench/results/``
 (``parzen-memoriser-seed<k>-cpu.json``, ``parzen-kmeans-seed<k>-cpu.json``), read by README's
 Table 1 rows and notebook 08.
 """

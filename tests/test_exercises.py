@@ -60,8 +60,23 @@ def _your_turn_cell(function: str) -> tuple[str, str]:
     raise AssertionError(f"no cell with {MARKER!r} defines {function}()")
 
 
+def _earlier_solutions(function: str) -> list[str]:
+    """Instructor sources of the "Your turn" cells above the one that defines ``function``, in
+    the same notebook: a later solution may call an earlier one (08's ``best_width`` scores
+    with the learner's ``parzen_log_likelihood``), as it does when the notebook runs."""
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+        for i, source in enumerate(sources):
+            if MARKER in source and re.search(rf"^def {function}\(", source, re.M):
+                return [s for s in sources[:i] if MARKER in s]
+    return []
+
+
 def _define(source: str, function: str):
     namespace: dict = {}
+    for earlier in _earlier_solutions(function):
+        exec(compile(earlier, "<an earlier your-turn cell>", "exec"), namespace)  # noqa: S102
     exec(compile(source, f"<your turn: {function}>", "exec"), namespace)  # noqa: S102
     return namespace[function]
 

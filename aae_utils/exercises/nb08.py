@@ -1,5 +1,5 @@
-"""Notebook 08's exercises: the Parzen-window log-likelihood, why a memoriser scores well, and
-the experiment with the number of samples in the window."""
+"""Notebook 08's exercises: the Parzen-window log-likelihood, choosing its width on validation
+images, and why a k-means of the training images scores so well."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from ..checks import Case, exercise, experiment_cases
+from ..checks import Case, exercise
 from ..parzen import log_likelihood
 
 
@@ -72,55 +72,67 @@ def _parzen_cases(context):
                label="784-D, a narrow window (every exp() underflows)")
     samples = _rand(40, 784, 6)
     yield Case(args=(samples[:6], samples, 0.1), label="points that are samples (a memoriser)")
-    if "x" in context and "samples" in context:
-        yield Case(args=(context["x"][:200], context["samples"][:2000], 0.2),
-                   label="200 test images, 2,000 of the AAE's samples")
 
 
-# --- exercise 1: why the memoriser scores well ------------------------------------------------
+# --- Your turn: the width -----------------------------------------------------------------------
 
 
-@exercise(
-    "08.why_memoriser", "why_the_memoriser_scores()",
-    reference=lambda: "c",
-    hint="the window only asks how close each test image is to some sample; what makes training "
-         "images close to test images?",
-    options={
-        "a": ["it has more parameters than the AAE"],
-        "b": ["it was trained longer"],
-        "c": ["the test images look like training images, so every test image has a sample nearby, "
-              "and the window rewards nothing else",
-              "every test image has a sample nearby",
-              "the window rewards samples close to the test images"],
-    },
-    wrong={"more parameters": lambda: "a", "trained longer": lambda: "(b) it was trained longer"},
-)
-def _memoriser_cases(context):
-    yield Case()
+def _best_width(val_x, samples, sigmas):
+    mean = log_likelihood(val_x, samples, [float(s) for s in sigmas]).mean(1)
+    return float(sigmas[int(mean.argmax())])
 
 
-# --- exercise 2: the experiment with the number of samples -----------------------------------
-
-
-def _gain(runs):
-    return runs[10_000] - runs[1_000]
+def _gaussian(n: int, d: int, seed: int) -> torch.Tensor:
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
 
 
 @exercise(
-    "08.samples_experiment", "gain_from_more_samples(runs)",
-    reference=_gain,
-    hint="runs[S] is the mean test log-likelihood (nats) with S samples in the window: subtract "
-         "the value at 1,000 from the value at 10,000.",
-    rel=1e-6, abs=1e-6,
-    demo=lambda: {"runs": {1_000: 180.0, 3_000: 200.0, 10_000: 215.0}},
+    "08.best_width", "best_width(val_x, samples, sigmas)",
+    reference=_best_width,
+    hint="for each width in sigmas, score every validation image with your parzen_log_likelihood "
+         "and take the mean over the images; return the width (a number from sigmas) whose mean "
+         "is highest.",
+    rel=1e-9, abs=1e-12,
     wrong={
-        "the other way round": lambda runs: runs[1_000] - runs[10_000],
-        "ratio": lambda runs: runs[10_000] / runs[1_000],
-        "log 10 (the log-sum-exp's gain alone, cancelled by - log S)": lambda runs: math.log(10),
-        "from 3,000": lambda runs: runs[10_000] - runs[3_000],
+        "the lowest mean": lambda val_x, samples, sigmas: float(sigmas[int(torch.tensor(
+            [float(log_likelihood(val_x, samples, s).mean()) for s in sigmas]).argmin())]),
+        "the best single image, not the mean": lambda val_x, samples, sigmas: float(sigmas[int(torch.tensor(
+            [float(log_likelihood(val_x, samples, s).max()) for s in sigmas]).argmax())]),
+        "scored on the samples themselves": lambda val_x, samples, sigmas: _best_width(
+            samples, samples, sigmas),
+        "the index, not the width": lambda val_x, samples, sigmas: int(torch.tensor(
+            [float(log_likelihood(val_x, samples, s).mean()) for s in sigmas]).argmax()),
+        "the best mean log-likelihood, not its width": lambda val_x, samples, sigmas: float(
+            log_likelihood(val_x, samples, [float(s) for s in sigmas]).mean(1).max()),
     },
 )
-def _samples_cases(context):
-    yield from experiment_cases(
-        context, needs={1_000, 10_000}, missing="runs has no score with {} samples",
-        made_up={1_000: 151.5, 3_000: 170.25, 10_000: 190.0})
+def _width_cases(context):
+    grid = [0.01 * 1.5**k for k in range(12)]  # 0.01 .. 0.86
+    yield Case(args=(_gaussian(300, 2, 10), _gaussian(500, 2, 11), grid), label="2-D Gaussian points")
+    yield Case(args=(_rand(200, 784, 12), _rand(400, 784, 13), [0.2, 0.3, 0.4, 0.5, 0.6]),
+               label="784-D uniform noise, five widths")
+    if "val_x" in context and "samples" in context:
+        yield Case(args=(context["val_x"][:300], context["samples"][:3000], list(context["sigmas"])[::3]),
+                   label="300 validation images, 3,000 of the AAE's samples")
+
+
+# --- exercise 1: why the k-means scores so well -------------------------------------------------
+
+
+@exercise(
+    "08.why_kmeans", "why_the_kmeans_scores()",
+    reference=lambda: "b",
+    hint="look at the centroids in the figure of samples, and at the distances from each test image "
+         "to its nearest sample printed with the scores.",
+    options={
+        "a": ["its centroids are sharper than the models' samples"],
+        "b": ["each centroid is an average of similar training images, so it lies near many test "
+              "images at once, and the window rewards nearness, not realism",
+              "each centroid lies near many test images at once",
+              "the window rewards nearness, not realism"],
+        "c": ["it saw the test images"],
+    },
+    wrong={"sharper": lambda: "a", "saw the test images": lambda: "(c) it saw the test images"},
+)
+def _kmeans_cases(context):
+    yield Case()
