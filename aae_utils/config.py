@@ -133,17 +133,27 @@ def seed_everything(seed: int = 0) -> int:
 
 
 def display_path(path: Path | str) -> str:
-    """A path as learners should see it: relative to the repository or home, never absolute.
+    """A path as learners should see it, never with a ``..`` chain.
 
-    Stored notebook outputs must not leak the machine's folder layout.
+    In a clone of the course repository: ``<repo>/data/...`` for a path inside it. Otherwise,
+    or for a path outside the clone: ``$AAE_DATA_DIR/...`` (or ``$AAE_CHECKPOINT_DIR/...``)
+    under a folder the learner chose with those variables, else relative to the working folder
+    (``data/MNIST``: what a Colab or pip user sees after ``setup_notebook()``), else ``~/...``
+    under the home folder, else the path as it is. So stored outputs and error messages do not
+    show the machine's folder layout.
     """
     p = Path(path).expanduser().resolve()
-    for base, label in ((REPO_ROOT, "<repo>"), (Path.home().resolve(), "~")):
+    bases = [(Path(os.environ[v]).expanduser().resolve(), f"${v}/")
+             for v in ("AAE_DATA_DIR", "AAE_CHECKPOINT_DIR") if os.environ.get(v)]
+    bases += [(Path.cwd().resolve(), ""), (Path.home().resolve(), "~/")]
+    if _in_repo():
+        bases.insert(0, (REPO_ROOT, "<repo>/"))
+    for base, label in bases:
         try:
-            return f"{label}/{p.relative_to(base).as_posix()}"
+            rel = p.relative_to(base).as_posix()
         except ValueError:
             continue
-    try:
-        return f"<repo>/{Path(os.path.relpath(p, REPO_ROOT)).as_posix()}"
-    except ValueError:  # another drive on Windows
-        return p.name
+        if rel == ".":
+            return label.rstrip("/") or "."
+        return f"{label}{rel}"
+    return p.as_posix()

@@ -144,8 +144,18 @@ def stamp(root: Path, *, write: bool = True) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
-    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
+    parser.add_argument("--root", type=Path, default=None,
+                        help="the clone to stamp (default: the one this package is in)")
     args = parser.parse_args(argv)
+    if args.root is None:
+        from .config import REPO_ROOT, _in_repo
+
+        if not _in_repo():  # installed with pip: there is no README or notebooks/ to stamp
+            parser.error("aae_utils is installed outside a clone of the course repository; run this "
+                         "in a clone (python -m aae_utils.links) or pass --root <clone>")
+        args.root = REPO_ROOT
+    if not (args.root / "README.md").is_file() or not (args.root / "notebooks").is_dir():
+        parser.error(f"--root {args.root} is not a clone of the course (no README.md and notebooks/)")
     stale = stamp(args.root, write=not args.check)
     verb = "out of date" if args.check else "re-stamped"
     for name in stale:

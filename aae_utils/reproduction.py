@@ -11,6 +11,7 @@ and device.
 from __future__ import annotations
 
 import json
+import shutil
 from itertools import groupby
 from pathlib import Path
 
@@ -49,14 +50,54 @@ PAPER_SETTING = {
 PAPER_EPOCHS = {"ssaae-100": 5000, "ssaae-1000": 5000, "cluster-16": 1500, "cluster-30": 1500}
 
 
+#: The run records that travel with the package: notebooks 06-08 read them after ``pip install``
+#: and on Colab, where there is no ``bench/results/``. ``python bench/report.py`` refreshes the
+#: copies in :data:`PACKAGED` and a test keeps the two folders in step.
+RECORDED_PATTERNS = ("reproduce-*.json", "ablation-*.json", "parzen-*.json")
+PACKAGED = Path(__file__).resolve().parent / "recorded"
+
+
 def results_dir() -> Path:
-    """``bench/results`` of this checkout."""
-    if not _in_repo():
-        raise FileNotFoundError(
-            "bench/results/ is part of the course repository; aae_utils is installed outside a "
-            "checkout, so the recorded runs are not available here"
-        )
-    return REPO_ROOT / "bench" / "results"
+    """Where the recorded runs are: ``bench/results`` in a clone of the course repository (where
+    ``bench/reproduce.py`` writes them), else the copies installed with the package
+    (:data:`PACKAGED`).
+
+    Raises:
+        FileNotFoundError: outside a clone, when the package was installed without its data
+            (the message says how to reinstall it).
+    """
+    if _in_repo():
+        return REPO_ROOT / "bench" / "results"
+    if PACKAGED.is_dir():
+        return PACKAGED
+    raise FileNotFoundError(
+        f"aae_utils was installed without its recorded runs ({PACKAGED.name}/ is missing); "
+        "reinstall it from the course's release: pip install --force-reinstall aae-utils")
+
+
+def recorded_files(directory: str | Path) -> list[Path]:
+    """The run records of ``directory`` that travel with the package (:data:`RECORDED_PATTERNS`)."""
+    folder = Path(directory)
+    return sorted(p for pattern in RECORDED_PATTERNS for p in folder.glob(pattern))
+
+
+def sync_recorded(results: str | Path, target: str | Path = PACKAGED) -> list[str]:
+    """Make ``target`` hold exactly the run records of ``results``, byte for byte; returns the
+    names copied or removed (``bench/report.py`` calls it)."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    wanted = {p.name: p for p in recorded_files(results)}
+    changed = []
+    for old in recorded_files(target):
+        if old.name not in wanted:
+            old.unlink()
+            changed.append(old.name)
+    for name, src in wanted.items():
+        dst = target / name
+        if not dst.exists() or dst.read_bytes() != src.read_bytes():
+            shutil.copyfile(src, dst)
+            changed.append(name)
+    return changed
 
 
 def _read_records(directory, pattern: str, script: str, required: set[str]) -> list[dict]:
@@ -109,7 +150,7 @@ def load_ablation(directory: str | Path | None = None) -> list[dict]:
     list if there are none.
 
     Raises:
-        FileNotFoundError: outside a checkout, where ``bench/results/`` does not exist.
+        FileNotFoundError: see :func:`results_dir`.
         ValueError: a file is not valid JSON, lacks a run's fields or names an unknown variant
             (the message names the file).
     """
@@ -260,7 +301,7 @@ def load_parzen(directory: str | Path | None = None) -> list[dict]:
     left out, sorted by recipe and seed.
 
     Raises:
-        FileNotFoundError: outside a checkout (no ``bench/results/``).
+        FileNotFoundError: see :func:`results_dir`.
         ValueError: a file is not valid JSON or lacks a result's fields (the message names it).
     """
     runs = _read_records(directory, "parzen-*.json", "bench/reproduce.py parzen or bench/parzen_baselines.py",

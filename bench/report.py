@@ -182,6 +182,13 @@ def main() -> int:
         text = head + start + "\n" + "\n".join(lines) + end + tail
     readme.write_text(text)
     print(f"updated the generated sections of {readme.name}")
+    sys.path.insert(0, str(ROOT))
+    from aae_utils.reproduction import PACKAGED, sync_recorded
+
+    changed = sync_recorded(ROOT / "bench" / "results")
+    if changed:
+        print(f"refreshed {len(changed)} run record(s) in aae_utils/{PACKAGED.name}/ (the copies "
+              "that travel with the package)")
     return 0
 
 

@@ -62,7 +62,25 @@ def test_seed_everything_repeats_all_generators():
         config.seed_everything(-1)
 
 
-def test_display_path_hides_machine_layout(tmp_path):
+def test_display_path_hides_machine_layout(tmp_path, monkeypatch):
     shown = config.display_path(config.REPO_ROOT / "data" / "x")
     assert shown == "<repo>/data/x"
-    assert not config.display_path(tmp_path).startswith("/")
+    # outside the clone: the plain path, never a "<repo>/../.." chain
+    monkeypatch.delenv("AAE_DATA_DIR", raising=False)
+    monkeypatch.delenv("AAE_CHECKPOINT_DIR", raising=False)
+    assert config.display_path(tmp_path) == tmp_path.resolve().as_posix()
+
+
+def test_display_path_outside_a_clone_is_relative_to_the_working_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "_in_repo", lambda: False)
+    monkeypatch.chdir(tmp_path)
+    assert config.display_path(tmp_path / "data" / "MNIST") == "data/MNIST"
+    assert config.display_path(tmp_path) == "."
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(config.REPO_ROOT)  # not the working folder of the path below
+    assert config.display_path(home / "course" / "data") == "~/course/data"
+    for shown in (config.display_path(config.REPO_ROOT / "data"), config.display_path("/")):
+        assert ".." not in shown and "<repo>" not in shown
+    monkeypatch.setenv("AAE_DATA_DIR", str(tmp_path / "mnist-here"))
+    assert config.display_path(tmp_path / "mnist-here" / "MNIST") == "$AAE_DATA_DIR/MNIST"

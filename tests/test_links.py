@@ -73,3 +73,15 @@ def test_bad_notebook_is_refused(tmp_path):
 def test_check_mode_exit_status(capsys):
     assert links.main(["--check"]) == 0
     assert links.RELEASE in capsys.readouterr().out
+
+
+def test_stamping_outside_a_clone_says_what_to_do(monkeypatch, tmp_path, capsys):
+    from aae_utils import config
+
+    monkeypatch.setattr(config, "_in_repo", lambda: False)
+    with pytest.raises(SystemExit):
+        links.main(["--check"])
+    assert "outside a clone" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        links.main(["--check", "--root", str(tmp_path)])
+    assert "is not a clone of the course" in capsys.readouterr().err

@@ -164,3 +164,30 @@ def test_broken_parzen_files_are_named(tmp_path):
     (tmp_path / "parzen-aae-8d-seed0-cpu.json").write_text(json.dumps({"recipe": "aae-8d"}))
     with pytest.raises(ValueError, match="parzen-aae-8d-seed0-cpu.json lacks"):
         load_parzen(tmp_path)
+
+
+def test_recorded_runs_travel_with_the_package():
+    """aae_utils/recorded/ holds exactly bench/results' run records, byte for byte, so notebooks
+    06-08 show the same tables after pip install as in a clone."""
+    from aae_utils.config import REPO_ROOT
+    from aae_utils.reproduction import PACKAGED, recorded_files
+
+    results = {p.name: p.read_bytes() for p in recorded_files(REPO_ROOT / "bench" / "results")}
+    packaged = {p.name: p.read_bytes() for p in recorded_files(PACKAGED)}
+    assert results, "no recorded runs in bench/results"
+    stale = sorted(n for n in results.keys() | packaged.keys() if results.get(n) != packaged.get(n))
+    assert not stale, f"aae_utils/recorded/ is out of step for {stale}: run python bench/report.py"
+
+
+def test_sync_recorded_copies_and_removes(tmp_path):
+    from aae_utils.reproduction import sync_recorded
+
+    src, dst = tmp_path / "results", tmp_path / "recorded"
+    src.mkdir()
+    (src / "reproduce-a.json").write_text("{}")
+    (src / "speed-cpu.json").write_text("{}")  # not a run record: stays behind
+    dst.mkdir()
+    (dst / "parzen-gone.json").write_text("{}")
+    assert sorted(sync_recorded(src, dst)) == ["parzen-gone.json", "reproduce-a.json"]
+    assert [p.name for p in dst.iterdir()] == ["reproduce-a.json"]
+    assert sync_recorded(src, dst) == []
