@@ -44,3 +44,31 @@ def test_postbuild_installs_the_package_without_dependencies():
     text = post.read_text()
     assert text.startswith("#!/usr/bin/env bash")
     assert re.search(r"pip install --no-deps -e \.", text), "postBuild must not let pip pull torch"
+
+
+#: Import name -> the distribution in pyproject's dependencies that provides it. ``google`` is
+#: Colab's own module (imported only there); PIL comes with torchvision and matplotlib.
+PROVIDED_BY = {"sklearn": "scikit-learn", "PIL": "torchvision", "google": None}
+
+
+def test_every_module_the_package_imports_is_a_runtime_dependency():
+    """What aae_utils imports must be installed by `pip install aae-utils` (the outside-a-clone
+    test borrows the test environment's packages, so it cannot catch a missing one)."""
+    import ast
+    import sys
+
+    imported = set()
+    for path in (REPO_ROOT / "aae_utils").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "aae_utils"}
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text()
+    block = re.search(r"^dependencies = \[(.*?)^\]", pyproject, re.S | re.M).group(1)
+    runtime = set(_floors(re.findall(r'"([^"]+)"', block)))
+    for module in sorted(third_party):
+        dist = PROVIDED_BY.get(module, module)
+        assert dist is None or dist.lower() in runtime, (
+            f"aae_utils imports {module}, but pyproject.toml's dependencies do not list {dist}")
