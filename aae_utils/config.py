@@ -10,11 +10,12 @@ Environment variables
     The test suite (nbval) and CI use it.
 ``AAE_DATA_DIR``
     Where datasets live, in torchvision's layout (``<root>/MNIST/raw/...``). Defaults to the
-    repository's ``data/`` folder.
+    repository's ``data/`` folder in a clone, else ``data/`` in the working folder (after
+    ``pip install``, on Colab).
 ``AAE_CHECKPOINT_DIR``
-    Where trained models are cached. Defaults to ``data/checkpoints/`` in the repository
-    (``data/checkpoints/fast/`` in fast mode, so a test run never overwrites the checkpoints
-    of a full run).
+    Where trained models are cached. Defaults to ``data/checkpoints/`` in a clone, else
+    ``checkpoints/`` in the working folder; fast mode uses a ``fast/`` subfolder, so a test
+    run never overwrites the checkpoints of a full run.
 ``AAE_DEVICE``
     Force a device (``cpu``, ``cuda``, ``mps``) instead of the automatic choice.
 ``AAE_PROGRESS=0``
@@ -142,18 +143,22 @@ def display_path(path: Path | str) -> str:
     under the home folder, else the path as it is. So stored outputs and error messages do not
     show the machine's folder layout.
     """
-    p = Path(path).expanduser().resolve()
-    bases = [(Path(os.environ[v]).expanduser().resolve(), f"${v}/")
+    def absolute(q) -> Path:  # absolute, with symlinks kept: a linked data/ stays "data"
+        return Path(os.path.abspath(Path(q).expanduser()))
+
+    bases = [(absolute(os.environ[v]), f"${v}/")
              for v in ("AAE_DATA_DIR", "AAE_CHECKPOINT_DIR") if os.environ.get(v)]
-    bases += [(Path.cwd().resolve(), ""), (Path.home().resolve(), "~/")]
+    bases += [(absolute(Path.cwd()), ""), (absolute(Path.home()), "~/")]
     if _in_repo():
         bases.insert(0, (REPO_ROOT, "<repo>/"))
-    for base, label in bases:
-        try:
-            rel = p.relative_to(base).as_posix()
-        except ValueError:
-            continue
-        if rel == ".":
-            return label.rstrip("/") or "."
-        return f"{label}{rel}"
-    return p.as_posix()
+    # As given first; then with symlinks resolved (a path reached through a link elsewhere)
+    for p in (absolute(path), Path(path).expanduser().resolve()):
+        for base, label in bases + [(b.resolve(), lab) for b, lab in bases]:
+            try:
+                rel = p.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            if rel == ".":
+                return label.rstrip("/") or "."
+            return f"{label}{rel}"
+    return absolute(path).as_posix()

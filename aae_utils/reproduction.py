@@ -70,9 +70,11 @@ def results_dir() -> Path:
         return REPO_ROOT / "bench" / "results"
     if PACKAGED.is_dir():
         return PACKAGED
+    from .links import pip_spec
+
     raise FileNotFoundError(
         f"aae_utils was installed without its recorded runs ({PACKAGED.name}/ is missing); "
-        "reinstall it from the course's release: pip install --force-reinstall aae-utils")
+        f'reinstall it from the course\'s release: pip install --force-reinstall "{pip_spec()}"')
 
 
 def recorded_files(directory: str | Path) -> list[Path]:

@@ -82,5 +82,13 @@ def test_display_path_outside_a_clone_is_relative_to_the_working_folder(tmp_path
     assert config.display_path(home / "course" / "data") == "~/course/data"
     for shown in (config.display_path(config.REPO_ROOT / "data"), config.display_path("/")):
         assert ".." not in shown and "<repo>" not in shown
+    # a data/ folder that is a link elsewhere is still shown as data/
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "MNIST").mkdir(parents=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "data").symlink_to(elsewhere)
+    monkeypatch.chdir(work)
+    assert config.display_path(work / "data" / "MNIST") == "data/MNIST"
     monkeypatch.setenv("AAE_DATA_DIR", str(tmp_path / "mnist-here"))
     assert config.display_path(tmp_path / "mnist-here" / "MNIST") == "$AAE_DATA_DIR/MNIST"
