@@ -319,7 +319,12 @@ def _parzen_run(run: dict) -> str:
     took = f"{run['wall_s']:.0f} s" if run["wall_s"] < 120 else f"{run['wall_s'] / 60:.0f} min"
     if run["recipe"] in ("memoriser", "kmeans"):
         return f"{run['description']}, {width}, {took}"
-    return f"{describe_run(run)}, {width}, {took}"
+    extra = ""
+    if run.get("final_is_ll") is not None:  # a VAE: the same model's likelihood, by its encoder
+        extra = (f"; on the first 1,000 test images the Parzen value is "
+                 f"{run['final_parzen_ll_is_images']:.1f} and the importance-sampled one "
+                 f"{run['final_is_ll']:.1f} (100 codes from q(z|x))")
+    return f"{describe_run(run)}, {width}, {took}{extra}"
 
 
 def parzen_table(runs: list[dict]) -> list[str]:

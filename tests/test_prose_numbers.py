@@ -150,7 +150,8 @@ HISTORY_WORDS = {
     "class": r"cross-entropy|classification", "recon": r"reconstruction",
     "disc": r"discriminator", "gen": r"generator", "disc_acc_y": r"accuracy", "disc_acc_z": r"accuracy",
     "seconds": r"seconds|per epoch",
-    "parzen_ll": r"parzen_ll|log-likelihood", "parzen_stderr": r"standard error",
+    "parzen_ll": r"parzen_ll|log-likelihood|Parzen", "parzen_stderr": r"standard error",
+    "is_ll": r"is_ll|importance", "parzen_ll_is_images": r"Parzen",
     "sigma": r"σ|sigma|width",
 }
 # How README names a notebook whose outputs a paragraph quotes: "notebook 04", "notebooks 06 and 07".

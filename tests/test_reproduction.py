@@ -156,6 +156,12 @@ def test_parzen_table_puts_our_runs_beside_table_1(tmp_path):
     assert sum("not trained here" in line for line in lines) == len(PAPER_PARZEN) - 1
     assert any(line.startswith("| k-means") and "299.0 ± 1.5" in line for line in lines)
     assert any(line.startswith("| memoriser") and "not run here" in line for line in lines)
+    assert not any(line.startswith("| VAE") for line in lines)  # no VAE run: no row
+    vae = _parzen_record("vae-8d", 290.0, epochs=40, threads=2, history={}, settings={},
+                         final_is_ll=410.25, final_parzen_ll_is_images=287.5)
+    (vae_row,) = [line for line in parzen_table([*runs, vae]) if line.startswith("| VAE")]
+    assert "| not in Table 1 | 290.0 ± 1.5 |" in vae_row
+    assert "Parzen value is 287.5 and the importance-sampled one 410.2" in vae_row
 
 
 def test_broken_parzen_files_are_named(tmp_path):
