@@ -150,10 +150,14 @@ class ParzenScore:
 
     mean: float
     stderr: float  # standard deviation of the per-image values / sqrt(number of test images)
-    sigma: float
     n_samples: int
     n_test: int
     bandwidth: Bandwidth
+
+    @property
+    def sigma(self) -> float:
+        """The width the test images were scored with (chosen on the validation split)."""
+        return self.bandwidth.sigma
 
     def __str__(self) -> str:
         return (f"{self.mean:.1f} ± {self.stderr:.1f} nats (σ = {self.sigma:.3f}, "
@@ -173,7 +177,7 @@ def parzen_score(samples: Tensor, validation: Tensor, test: Tensor,
     bandwidth = choose_sigma(validation, samples, sigmas)
     ll = log_likelihood(test, samples, bandwidth.sigma)
     stderr = float(ll.std() / math.sqrt(len(ll))) if len(ll) > 1 else float("nan")
-    return ParzenScore(float(ll.mean()), stderr, bandwidth.sigma, len(samples), len(ll), bandwidth)
+    return ParzenScore(float(ll.mean()), stderr, len(samples), len(ll), bandwidth)
 
 
 @torch.no_grad()

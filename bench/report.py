@@ -5,7 +5,11 @@
 - "Speed": ``speed-*.json`` (bench/speed.py), ``course-time.json`` (bench/course_time.py) and
   ``make-test.json`` (bench/make_test_time.py);
 - "Tried and left out": ``alternatives-*.json`` (bench/alternatives.py);
-- "Paper vs this course": ``reproduce-*.json`` (bench/reproduce.py).
+- "Paper vs this course": ``reproduce-*.json`` (bench/reproduce.py);
+- "Table 1": ``parzen-*.json`` (bench/reproduce.py parzen, bench/parzen_baselines.py).
+
+It also refreshes ``aae_utils/recorded/``, the copies of the run records that travel with the
+package (``aae_utils.reproduction.sync_recorded``).
 """
 
 from __future__ import annotations
@@ -182,7 +186,6 @@ def main() -> int:
         text = head + start + "\n" + "\n".join(lines) + end + tail
     readme.write_text(text)
     print(f"updated the generated sections of {readme.name}")
-    sys.path.insert(0, str(ROOT))
     from aae_utils.reproduction import PACKAGED, sync_recorded
 
     changed = sync_recorded(ROOT / "bench" / "results")

@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.experiment == "cluster" and args.clusters not in (16, 30):
         raise SystemExit("--clusters must be 16 or 30 (the paper's settings)")
     r = recipe(name, fast=args.fast)
-    preset = PAPER_PRESET.get(args.experiment, []) if args.paper else []
+    preset = PAPER_PRESET[args.experiment] if args.paper else []
     r = apply_overrides(replace(r, label_seed=args.label_seed), preset)
     if args.fast and args.paper:  # the preset's length would undo fast mode
         r = replace(r, train=replace(r.train, epochs=recipe(name, fast=True).train.epochs))
@@ -293,10 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         if (epoch + 1) % args.eval_every and epoch + 1 != r.train.epochs:
             return {}
         start = time.perf_counter()
-        if args.experiment == "parzen":
-            out = judge_samples(model)
-            print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4g}" for k, v in out.items()), flush=True)
-            return {**out, "evaluated_epoch": epoch + 1, "eval_seconds": time.perf_counter() - start}
+        out = judge_samples(model) if args.experiment == "parzen" else judge_classifier(model)
+        print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4g}" for k, v in out.items()), flush=True)
+        return {**out, "evaluated_epoch": epoch + 1, "eval_seconds": time.perf_counter() - start}
+
+    def judge_classifier(model) -> dict[str, float]:
+        """Tables 2-3: test error of the categorical head, and how confident and balanced it is."""
         test_p, val_p = model.predict_proba(test.x), model.predict_proba(val.x)
         if args.experiment == "semi":
             out = {"test_error": error_rate(test_p.argmax(1), test.y),
@@ -312,8 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         out["cond_entropy"] = float(-(test_p * test_p.clamp_min(1e-12).log()).sum(1).mean())
         marginal = test_p.mean(0)
         out["marginal_entropy"] = float(-(marginal * marginal.clamp_min(1e-12).log()).sum())
-        print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.4g}" for k, v in out.items()), flush=True)
-        return {**out, "evaluated_epoch": epoch + 1, "eval_seconds": time.perf_counter() - start}
+        return out
 
     @torch.no_grad()
     def judge_samples(model) -> dict[str, float]:

@@ -77,9 +77,14 @@ def _parzen_cases(context):
 # --- Your turn: the width -----------------------------------------------------------------------
 
 
+def _per_width(val_x, samples, sigmas, statistic: str = "mean") -> torch.Tensor:
+    """``statistic`` ("mean", "median", "max") of the validation log-likelihoods, one per width."""
+    ll = log_likelihood(val_x, samples, [float(s) for s in sigmas])
+    return ll.mean(1) if statistic == "mean" else getattr(ll, statistic)(1).values
+
+
 def _best_width(val_x, samples, sigmas):
-    mean = log_likelihood(val_x, samples, [float(s) for s in sigmas]).mean(1)
-    return float(sigmas[int(mean.argmax())])
+    return float(sigmas[int(_per_width(val_x, samples, sigmas).argmax())])
 
 
 def _gaussian(n: int, d: int, seed: int) -> torch.Tensor:
@@ -94,18 +99,18 @@ def _gaussian(n: int, d: int, seed: int) -> torch.Tensor:
          "is highest.",
     rel=1e-4, abs=1e-12,  # a float32 width passes; neighbouring widths differ by 10% or more
     wrong={
-        "the median over the images, not the mean": lambda val_x, samples, sigmas: float(sigmas[int(
-            torch.tensor([float(log_likelihood(val_x, samples, s).median()) for s in sigmas]).argmax())]),
-        "the lowest mean": lambda val_x, samples, sigmas: float(sigmas[int(torch.tensor(
-            [float(log_likelihood(val_x, samples, s).mean()) for s in sigmas]).argmin())]),
-        "the best single image, not the mean": lambda val_x, samples, sigmas: float(sigmas[int(torch.tensor(
-            [float(log_likelihood(val_x, samples, s).max()) for s in sigmas]).argmax())]),
+        "the median over the images, not the mean": lambda val_x, samples, sigmas: float(
+            sigmas[int(_per_width(val_x, samples, sigmas, "median").argmax())]),
+        "the lowest mean": lambda val_x, samples, sigmas: float(
+            sigmas[int(_per_width(val_x, samples, sigmas).argmin())]),
+        "the best single image, not the mean": lambda val_x, samples, sigmas: float(
+            sigmas[int(_per_width(val_x, samples, sigmas, "max").argmax())]),
         "scored on the samples themselves": lambda val_x, samples, sigmas: _best_width(
             samples, samples, sigmas),
-        "the index, not the width": lambda val_x, samples, sigmas: int(torch.tensor(
-            [float(log_likelihood(val_x, samples, s).mean()) for s in sigmas]).argmax()),
+        "the index, not the width": lambda val_x, samples, sigmas: int(
+            _per_width(val_x, samples, sigmas).argmax()),
         "the best mean log-likelihood, not its width": lambda val_x, samples, sigmas: float(
-            log_likelihood(val_x, samples, [float(s) for s in sigmas]).mean(1).max()),
+            _per_width(val_x, samples, sigmas).max()),
     },
 )
 def _width_cases(context):
