@@ -1,22 +1,23 @@
-"""Trained models on disk: checkpoints with a manifest, atomic writes, resuming, ``load_or_train``.
+"""Trained models on disk: checkpoints with a manifest, resuming, ``load_or_train``.
 
 A checkpoint is ``<name>.pt`` (the weights) plus ``<name>.json`` (the manifest: config, history,
 library versions and the weights' SHA-256). :func:`load_or_train` reuses it only when the config
 matches and the checksum checks out, so a notebook rerun takes seconds and never picks up a
 model trained with other settings. While a model trains, the state after every epoch is kept in
-``<name>.partial.pt`` (:class:`ResumeTarget`); an interrupted run resumes from it.
+``<name>.partial.pt`` (:class:`ResumeTarget`); an interrupted run resumes from it. Every file
+is written whole or not at all (:func:`aae_utils.writes.atomic_write`), and a folder that
+cannot be written (full, read-only) never costs the trained model: it is returned, saying what
+could not be kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -28,9 +29,10 @@ from .data import ImageData, file_digest
 from .engine import History
 from .models import build_model
 from .resume import resuming
+from .writes import WriteError, atomic_write, atomic_write_all, torch_bytes
 
 
-@dataclass(frozen=True)
+@dataclass
 class ResumeTarget:
     """The file where :func:`~aae_utils.engine.fit` keeps the state of an unfinished run, and the
     config and training data it belongs to (a state saved for others is ignored, saying so)."""
@@ -38,6 +40,8 @@ class ResumeTarget:
     path: Path
     config: dict
     data: dict | None = None  # data_record() of the training data, when known
+    #: The epochs done in the last state this object saved (0: none yet).
+    saved_epochs: int = field(default=0, compare=False, repr=False)
 
     @property
     def location(self) -> str:
@@ -48,14 +52,17 @@ class ResumeTarget:
         return {"config": self.config} if self.data is None else {"config": self.config, "data": self.data}
 
     def save(self, state: dict) -> None:
-        _atomic_write(self.path, lambda p: torch.save({**self._owner(), **state}, p))
+        """Write the state whole or not at all; :class:`~aae_utils.writes.WriteError` if the
+        folder cannot take it (``fit`` then says so once and trains on)."""
+        atomic_write(self.path, torch_bytes({**self._owner(), **state}))
+        self.saved_epochs = int(state.get("epochs_done", 0))
 
     def load(self) -> dict | None:
-        if not self.path.exists():
-            return None
         try:
+            if not self.path.exists():
+                return None
             state = torch.load(self.path, map_location="cpu", weights_only=True)
-        except Exception as err:  # truncated file, ...
+        except Exception as err:  # truncated file, unreadable folder, ...
             print(f"Ignoring {self.location}: it could not be loaded ({type(err).__name__}).")
             return None
         if state.get("config") != self.config:
@@ -198,43 +205,36 @@ def _describe_data(record: dict | None) -> str:
     return f"{record['name']}, {record['n']:,} images, sha256 {record['sha256'][:12]}"
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; checkpoints are ordinary files
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(
     path: Path, model: nn.Module, config: dict, history: History, data: dict | None = None
 ) -> None:
     """Save weights to ``path`` and a JSON manifest beside it: config, training data
-    (:func:`data_record`, or None), history, versions and the weights' SHA-256."""
+    (:func:`data_record`, or None), history, versions and the weights' SHA-256.
+
+    Both files are written whole before either replaces an older checkpoint, so a full disk or
+    a read-only folder leaves the old pair as it was, and a later :func:`load_or_train` never
+    finds a half-written file or weights that belong to another manifest.
+
+    Raises:
+        WriteError: the folder could not take the files (full disk, read-only, no permission,
+            a file where the folder should be); the message names the file and the reason.
+    """
     import platform
 
-    _atomic_write(path, lambda p: torch.save(model.state_dict(), p))
+    path = Path(path)
+    weights = torch_bytes(model.state_dict())
     manifest = {
         "format": 1,
         "config": _canonical_config(config),
         "data": data,
         "history": history,
-        "sha256": file_digest(path, "sha256"),
+        "sha256": hashlib.sha256(weights).hexdigest(),
         "aae_utils": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "saved": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    text = json.dumps(manifest, indent=1)
-    _atomic_write(path.with_suffix(".json"), lambda p: p.write_text(text))
+    atomic_write_all({path: weights, path.with_suffix(".json"): json.dumps(manifest, indent=1)})
 
 
 def _try_load(
@@ -243,9 +243,9 @@ def _try_load(
     """Load a checkpoint into ``model`` if it is intact and matches ``canonical`` (the config as
     :func:`_canonical_config` gives it) and ``data``; else say why not."""
     manifest_path = path.with_suffix(".json")
-    if not path.exists() or not manifest_path.exists():
-        return None, "no checkpoint yet"
     try:
+        if not path.exists() or not manifest_path.exists():
+            return None, "no checkpoint yet"
         manifest = json.loads(manifest_path.read_text())
     except (OSError, json.JSONDecodeError):
         return None, "its manifest is unreadable"
@@ -259,14 +259,21 @@ def _try_load(
             f"it was trained on other data ({_describe_data(manifest['data'])}; "
             f"now {_describe_data(data)})"
         )
-    if manifest.get("sha256") != file_digest(path, "sha256"):
-        return None, "the weights file is corrupt (checksum mismatch)"
     try:
+        if manifest.get("sha256") != file_digest(path, "sha256"):
+            return None, "the weights file is corrupt (checksum mismatch)"
         state = torch.load(path, map_location=device, weights_only=True)
         model.load_state_dict(state)
     except Exception as err:  # truncated file, renamed layer, ...
         return None, f"it could not be loaded ({type(err).__name__})"
     return manifest.get("history", {}), ""
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def load_or_train(
@@ -310,6 +317,10 @@ def load_or_train(
     leaves a half-written file that would be mistaken for a good one. While ``fn`` trains,
     :func:`~aae_utils.engine.fit` keeps ``<name>.partial.pt`` after every epoch; if training
     is interrupted, the next call with the same config and data resumes from it.
+
+    A folder that cannot be written (full disk, read-only, no permission, a file in the way)
+    never stops training or loses the model: each file that could not be written is named
+    once, with the reason, and the trained model is returned uncached.
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"checkpoint name {name!r} must use only letters, digits, '_', '.', '-'")
@@ -355,18 +366,24 @@ def load_or_train(
         print(f"{name} stopped after epoch {int(history['stopped_after'][-1])}, before the end of "
               f"its training: not cached as finished. "
               + (f"{display_path(partial)} keeps its state; the same call continues it."
-                 if partial.exists() else ""))
+                 if _exists(partial) else ""))
         return model, history
     try:
         save_checkpoint(path, model, config, history, record)
-    except Exception as err:  # disk full (OSError, or torch's RuntimeError), read-only folder, ...
+    except Exception as err:  # disk full, read-only folder, ...: the model is kept all the same
+        why = err.reason if isinstance(err, WriteError) else f"{type(err).__name__}: {err}"
+        kept = _exists(partial)
         print(
-            f"Could not save {name} to {display_path(path)} ({type(err).__name__}: {err}); the "
-            "trained model is returned but not cached"
-            + (f", and {display_path(partial)} still holds it." if partial.exists() else ".")
+            f"Could not save {name} to {display_path(path)} ({why}). The trained model is "
+            "returned but not cached"
+            + (f"; {display_path(partial)} keeps its last saved epoch, from which the same call "
+               "continues." if kept else ".")
         )
         return model, history
-    partial.unlink(missing_ok=True)  # only after the finished checkpoint is safely written
+    try:
+        partial.unlink(missing_ok=True)  # only after the finished checkpoint is safely written
+    except OSError:
+        pass  # a stale state of a finished run is ignored: the checkpoint is found first
     print(
         f"Trained {name} in {time.perf_counter() - start:.0f} s; saved to {display_path(path)}."
     )

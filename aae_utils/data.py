@@ -10,9 +10,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import numbers
-import os
-import shutil
-import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +20,7 @@ from torch import Tensor
 
 from . import inputs
 from .config import data_root, display_path
+from .writes import WriteError, atomic_write
 
 #: Canonical dataset names and the torchvision class that reads each one.
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
@@ -195,32 +193,63 @@ def _split_files(raw: Path, train: bool) -> tuple[Path, Path]:
     return raw / f"{split}-images-idx3-ubyte", raw / f"{split}-labels-idx1-ubyte"
 
 
-def _decompress(gz: Path, scratch: Path) -> Path:
-    """``gz`` decompressed beside it, through a temporary folder renamed into place so that an
-    interrupted run leaves no half file; into ``scratch`` when the folder is read-only (a
-    shared copy), so the files on disk are used either way."""
-    try:
-        tmp = Path(tempfile.mkdtemp(dir=gz.parent, prefix=".unpack-"))
-    except OSError:  # read-only folder
-        return _extract(gz, scratch)
-    try:
-        target = gz.with_suffix("")
-        os.replace(_extract(gz, tmp), target)
-        return target
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+#: Folders already told that their decompressed files could not be kept (said once each).
+_UNKEPT: set[str] = set()
 
 
-def _extract(gz: Path, folder: Path) -> Path:
-    from torchvision.datasets.utils import extract_archive
+def _decompress(gz: Path) -> Tensor:
+    """The IDX tensor in ``gz``, decompressed in memory and checked (size, and md5 for MNIST).
 
+    The decompressed file is also kept beside ``gz`` (written whole or not at all), so later
+    loads skip this step. A folder that cannot take it (read-only shared copy, full disk) is
+    said once; the data are used from memory all the same.
+    """
     try:
-        return Path(extract_archive(gz, folder))
+        data = gzip.decompress(gz.read_bytes())
     except (EOFError, zlib.error, gzip.BadGzipFile) as err:  # truncated, or not gzip at all
         raise CorruptDatasetError(
             f"{display_path(gz)} could not be decompressed ({type(err).__name__}). Delete it and "
             "load again with an internet connection, or replace it with an intact copy."
         ) from err
+    target = gz.with_suffix("")
+    fix = ("Delete it and load again with an internet connection, or replace it with an intact "
+           "copy")
+    official = MNIST_MD5.get(target.name) if gz.parent.parent.name == "MNIST" else None
+    if official is not None and hashlib.md5(data).hexdigest() != official:
+        raise CorruptDatasetError(
+            f"{display_path(gz)} does not hold the official {target.name} (md5 of its content "
+            f"differs from {official}). {fix}.")
+    tensor = _idx_tensor(data, gz)
+    try:
+        atomic_write(target, data)
+    except WriteError as err:
+        if str(gz.parent) not in _UNKEPT:
+            _UNKEPT.add(str(gz.parent))
+            print(f"Note: {err}. The .gz files are decompressed in memory instead, at each load "
+                  "(about a second).", flush=True)
+    return tensor
+
+
+def _idx_tensor(data: bytes, source: Path) -> Tensor:
+    """The uint8 IDX array in ``data`` (the MNIST format: a 4-byte magic number, one 4-byte
+    big-endian size per dimension, then the bytes). What torchvision reads from a file, read
+    from memory."""
+    if len(data) < 4 or data[:3] != b"\x00\x00\x08" or not 1 <= data[3] <= 3:
+        raise CorruptDatasetError(
+            f"{display_path(source)} does not hold an IDX file of bytes (bad header). Delete it "
+            "and load again with an internet connection, or replace it with an intact copy.")
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    offset = 4 + 4 * ndim
+    size = 1
+    for d in dims:
+        size *= d
+    if len(data) != offset + size:
+        raise CorruptDatasetError(
+            f"{display_path(source)} is truncated or damaged: it holds {len(data) - offset:,} "
+            f"values, its header says {size:,}. Delete it and load again with an internet "
+            "connection, or replace it with an intact copy.")
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8, offset=offset).view(*dims)
 
 
 def load_dataset(
@@ -235,9 +264,10 @@ def load_dataset(
     """Load MNIST or Fashion-MNIST into memory as float tensors.
 
     The split's two files are read wherever they are present in ``<root>/<dataset>/raw/``: as
-    decompressed IDX files, or as the official ``.gz`` files, which are decompressed beside
-    them on first use (into a temporary folder when that folder is read-only). Only files
-    that are missing are downloaded, and only with ``download=True``.
+    decompressed IDX files, or as the official ``.gz`` files, which are decompressed in memory
+    and kept beside them for the next load (when that folder cannot take them, read-only or
+    full, that is said once and they are decompressed again next time). Only files that are
+    missing are downloaded, and only with ``download=True``.
 
     Args:
         name: ``"mnist"`` or ``"fashion-mnist"``.
@@ -266,20 +296,17 @@ def load_dataset(
     root = Path(root) if root is not None else data_root()
     raw = root / DATASETS[key] / "raw"
     check_dataset_files(key, root, train)
-    with tempfile.TemporaryDirectory(prefix="aae-data-") as scratch:
-        files, unpacked = [], False
-        for path in _split_files(raw, train):
-            gz = path.with_name(path.name + ".gz")
-            if not path.is_file() and gz.is_file():
-                path = _decompress(gz, Path(scratch))
-                unpacked |= path.parent == raw
-            files.append(path)
-        if unpacked:
-            check_dataset_files(key, root, train)  # the new files are whole and official
-        if all(f.is_file() for f in files):
-            images, labels = read_image_file(str(files[0])), read_label_file(str(files[1]))
-        else:
-            images, labels = _download(key, root, train, download)
+    read = []
+    for path, reader in zip(_split_files(raw, train), (read_image_file, read_label_file), strict=True):
+        gz = path.with_name(path.name + ".gz")
+        if path.is_file():
+            read.append(reader(str(path)))
+        elif gz.is_file():
+            read.append(_decompress(gz))
+    if len(read) == 2:
+        images, labels = read[0], read[1].long()
+    else:
+        images, labels = _download(key, root, train, download)
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     x = images.reshape(len(images), -1).to(device=device, dtype=torch.float32).div_(255.0)

@@ -26,7 +26,7 @@ from .config import seed_everything, show_progress
 from .data import ImageData, batches, shift_images
 from .phases import choose_phases, only_set
 from .priors import CategoricalPrior, GaussianPrior, Prior
-from .resume import ResumeStore, restore_state, resuming, save_state, take_resume_target
+from .resume import ResumeStore, StateKeeper, restore_state, resuming, take_resume_target
 from .train_config import TrainConfig
 
 #: Per-epoch numbers of a run: ``{"recon": [...], "seconds": [...], ...}``.
@@ -106,6 +106,8 @@ def fit(
             :func:`load_or_train` this is set for you: after every epoch the state is saved,
             and after an interruption (Ctrl-C, "interrupt kernel") the next call resumes from
             the last complete epoch, with the same result as an uninterrupted run on a CPU.
+            A save that fails (full disk, read-only folder) is said once and training goes
+            on; the store keeps the last state it could save.
         phases: your own phase functions in place of the library's, by name (see
             :data:`aae_utils.phases.PHASE_NAMES`), each with the signature of the one it replaces in
             :mod:`aae_utils.phases`: how a notebook trains with the learner's code.
@@ -180,6 +182,7 @@ def fit(
     first_epoch = 0
     if resume is not None:
         first_epoch = restore_state(resume, model, optimizers, schedulers, gen, history, ema)
+    keeper = StateKeeper(resume, first_epoch) if resume is not None else None
     from tqdm.auto import tqdm
 
     show = show_progress() if progress is None else progress
@@ -226,21 +229,21 @@ def fit(
                     history.setdefault(k, []).append(float(v))
                 model.train()
             bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()})
-            if resume is not None:
-                save_state(resume, model, optimizers, schedulers, gen, history, epoch + 1, ema)
+            if keeper is not None:  # a failed save is said once; training goes on
+                keeper.save(model, optimizers, schedulers, gen, history, epoch + 1, ema)
             if epoch_end is not None and epoch_end(epoch, history) is True:
                 if epoch + 1 < config.epochs:
                     history["stopped_after"] = [float(epoch + 1)]  # not a finished run
                 break
     except KeyboardInterrupt:
         bar.close()
-        if resume is not None and epoch > 0:
+        if keeper is not None and keeper.saved_epochs > 0:
             print(
-                f"Interrupted in epoch {epoch + 1}. The state after epoch {epoch} is saved in "
-                f"{resume.location}: run the same cell again to resume from there."
+                f"Interrupted in epoch {epoch + 1}. The state after epoch {keeper.saved_epochs} is "
+                f"saved in {resume.location}: run the same cell again to resume from there."
             )
-        elif resume is not None:
-            print("Interrupted in epoch 1: no complete epoch to resume from yet.")
+        elif keeper is not None:
+            print(f"Interrupted in epoch {epoch + 1}: no saved epoch to resume from yet.")
         raise
     bar.close()
     if ema is not None:  # the averaged weights are the result (the resume state keeps both)

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .writes import atomic_write
 
 #: GitHub ``owner/name`` of the course repository.
 REPOSITORY = "aae-course/adversarial-autoencoders"
@@ -108,7 +109,7 @@ def _stamp_notebook(path: Path, write: bool) -> bool:
         changed = True
 
     if changed and write:
-        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        atomic_write(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     return changed
 
 
@@ -122,7 +123,7 @@ def _stamp_readme(path: Path, write: bool) -> bool:
         raise ValueError(f"{path} has no <!-- badges:start --> / <!-- badges:end --> markers")
     new = _README_BADGES.sub(lambda m: m.group(1) + _readme_badges() + m.group(2), text)
     if new != text and write:
-        path.write_text(new, encoding="utf-8")
+        atomic_write(path, new)
     return new != text
 
 

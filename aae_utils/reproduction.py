@@ -11,11 +11,11 @@ and device.
 from __future__ import annotations
 
 import json
-import shutil
 from itertools import groupby
 from pathlib import Path
 
 from .config import REPO_ROOT, _in_repo
+from .writes import atomic_write
 
 #: Makhzani et al. (2015): test error in %, (mean, std) over their runs. Table 2
 #: (semi-supervised) and Table 3 (unsupervised clustering).
@@ -85,9 +85,12 @@ def recorded_files(directory: str | Path) -> list[Path]:
 
 def sync_recorded(results: str | Path, target: str | Path = PACKAGED) -> list[str]:
     """Make ``target`` hold exactly the run records of ``results``, byte for byte; returns the
-    names copied or removed (``bench/report.py`` calls it)."""
-    target = Path(target)
-    target.mkdir(parents=True, exist_ok=True)
+    names copied or removed (``bench/report.py`` calls it).
+
+    Raises:
+        WriteError: ``target`` cannot take a file; each copy is whole or absent.
+    """
+    target = Path(target)  # made by the first write
     wanted = {p.name: p for p in recorded_files(results)}
     changed = []
     for old in recorded_files(target):
@@ -97,7 +100,7 @@ def sync_recorded(results: str | Path, target: str | Path = PACKAGED) -> list[st
     for name, src in wanted.items():
         dst = target / name
         if not dst.exists() or dst.read_bytes() != src.read_bytes():
-            shutil.copyfile(src, dst)
+            atomic_write(dst, src.read_bytes())
             changed.append(name)
     return changed
 

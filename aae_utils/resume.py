@@ -15,6 +15,8 @@ from typing import Protocol
 
 import torch
 
+from .writes import is_write_failure
+
 
 class ResumeStore(Protocol):
     """Where :func:`~aae_utils.engine.fit` keeps the state of an unfinished run after every epoch.
@@ -73,6 +75,43 @@ def save_state(target: ResumeStore, model, optimizers, schedulers, gen, history,
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "history": history,
     })
+
+
+class StateKeeper:
+    """Saves a run's state after every epoch into a :class:`ResumeStore`; a save that fails
+    (full disk, read-only folder, ...) is said once and training goes on without it.
+
+    Nothing trained is lost to a write: the run continues in memory, and the store keeps the
+    last state it did save (written whole or not at all), so an interruption resumes from there.
+    """
+
+    def __init__(self, store: ResumeStore, epochs_done: int = 0):
+        self.store = store
+        #: The last epoch whose state the store holds (0: none).
+        self.saved_epochs = epochs_done
+        self._failing = False
+
+    def save(self, model, optimizers, schedulers, gen, history, epochs_done, ema=None) -> bool:
+        """Save the state after ``epochs_done`` epochs; False (said once) if it could not be."""
+        try:
+            save_state(self.store, model, optimizers, schedulers, gen, history, epochs_done, ema)
+        except Exception as err:
+            if not is_write_failure(err):
+                raise
+            if not self._failing:
+                since = (f"an interruption resumes from epoch {self.saved_epochs}, the last one kept"
+                         if self.saved_epochs else "an interruption would start it again")
+                why = getattr(err, "reason", None) or f"{type(err).__name__}: {err}"
+                print(f"Could not keep this run's state in {self.store.location} after epoch "
+                      f"{epochs_done} ({why}). Training goes on; {since}.", flush=True)
+            self._failing = True
+            return False
+        if self._failing:
+            print(f"The run's state is kept again in {self.store.location} (after epoch "
+                  f"{epochs_done}).", flush=True)
+            self._failing = False
+        self.saved_epochs = epochs_done
+        return True
 
 
 def restore_state(target: ResumeStore, model, optimizers, schedulers, gen, history,

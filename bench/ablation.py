@@ -25,7 +25,6 @@ is switched off.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -43,6 +42,7 @@ from aae_utils.metrics import error_rate
 from aae_utils.models import build_model
 from aae_utils.phases import frozen
 from aae_utils.recipes import SEMI_TRAIN_SIZE, recipe
+from aae_utils.writes import save_record
 
 RECIPE = "ssaae-1000-quick"
 
@@ -137,15 +137,16 @@ def main(argv=None) -> int:
         if value is not None and value < 1:
             parser.error(f"{name} must be at least 1, got {value}")
     device = get_device(args.device)
-    args.out.mkdir(parents=True, exist_ok=True)
+    unwritten = 0
     for variant in args.variants:
         print(f"{variant}, seed {args.seed} ...", flush=True)
         result = run(variant, args.seed, device, epochs=args.epochs, n_train=args.images)
         path = args.out / f"ablation-{RECIPE}-{variant}-seed{args.seed}.json"
-        path.write_text(json.dumps(result, indent=1) + "\n")
+        written = save_record(path, result)  # if not, it is printed: the run is never lost
+        unwritten += not written
         print(f"{variant}: test error {result['final_test_error']:.2%} after {result['epochs']} epochs "
-              f"({result['seconds']:.0f} s); wrote {path}", flush=True)
-    return 0
+              f"({result['seconds']:.0f} s)" + (f"; wrote {path}" if written else ""), flush=True)
+    return 1 if unwritten else 0
 
 
 if __name__ == "__main__":

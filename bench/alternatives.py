@@ -40,6 +40,7 @@ from aae_utils.engine import fit
 from aae_utils.models import build_model
 from aae_utils.priors import GaussianPrior
 from aae_utils.train_config import TrainConfig
+from aae_utils.writes import save_record
 
 PAPER = {"latent_dim": 8, "hidden": [1000, 1000]}
 SECTIONS = ("compile", "bfloat16", "threads")
@@ -167,11 +168,12 @@ def main(argv=None) -> int:
             value = measure_threads(data)
         result[section] = {**value, "date": time.strftime("%Y-%m-%d")}
         print(json.dumps(result[section], indent=1))
-        args.out.mkdir(parents=True, exist_ok=True)
-        # Written after each section, so that a run cut short keeps what it measured.
-        path.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {path}")
-    return 0
+        # Written after each section, so that a run cut short keeps what it measured; if it
+        # cannot be, the whole record is printed at the end instead.
+        written = save_record(path, result, quiet=section != args.only[-1])
+    if written:
+        print(f"wrote {path}")
+    return 0 if written else 1
 
 
 if __name__ == "__main__":

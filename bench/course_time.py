@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from aae_utils.writes import save_record
+
 ROOT = Path(__file__).resolve().parent.parent
 MEASURE = r"""
 import resource, subprocess, sys, time
@@ -112,8 +114,8 @@ def main(argv=None) -> int:
         "benchmark": "course_time", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"), "results": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    if not save_record(args.out, report):  # printed instead: the timings are not lost
+        return 1
     print(f"wrote {args.out}")
     return 0
 

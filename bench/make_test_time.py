@@ -11,7 +11,6 @@ skipped and failed, the commit, the machine), which ``bench/report.py`` renders 
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import re
@@ -20,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from aae_utils.writes import save_record
 
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = re.compile(r"=+ (?P<body>.*\d+ passed.*?) in [\d.]+s")
@@ -60,7 +61,8 @@ def main(argv=None) -> int:
         print("not recorded: a failed run has no meaningful time", file=sys.stderr)
         return 1
     out = ROOT / "bench" / "results" / "make-test.json"
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    if not save_record(out, result):  # printed instead: the timing is not lost
+        return 1
     print(f"wrote {out.relative_to(ROOT)}")
     return 0
 

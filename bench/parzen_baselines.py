@@ -15,8 +15,6 @@ Table 1 rows and notebook 08.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
 import sys
 import time
@@ -27,6 +25,7 @@ import torch
 from aae_utils.data import load_mnist
 from aae_utils.parzen import kmeans_centroids, memoriser, parzen_score
 from aae_utils.recipes import SEMI_TRAIN_SIZE
+from aae_utils.writes import save_record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                    f"({args.kmeans_iterations} Lloyd iterations from random images, seed {args.seed}; "
                    "scikit-learn)"),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
+    unwritten = 0
     for name, (make, description) in makers.items():
         if args.only and name != args.only:
             continue
@@ -87,11 +86,11 @@ def main(argv: list[str] | None = None) -> int:
             "validation_curve": {"sigmas": score.bandwidth.sigmas, "mean_ll": score.bandwidth.validation_ll},
         }
         path = args.out / f"parzen-{name}-seed{args.seed}-cpu.json"
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
-        os.replace(tmp, path)
-        print(f"{name}: {score} ({record['wall_s']:.0f} s); wrote {path.name}", flush=True)
-    return 0
+        written = save_record(path, record)  # if not, it is printed: the score is never lost
+        unwritten += not written
+        print(f"{name}: {score} ({record['wall_s']:.0f} s)" + (f"; wrote {path.name}" if written else ""),
+              flush=True)
+    return 1 if unwritten else 0
 
 
 if __name__ == "__main__":

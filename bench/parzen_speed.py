@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from aae_utils.parzen import DEFAULT_SIGMAS, choose_sigma, log_likelihood  # noqa: E402
+from aae_utils.writes import save_record  # noqa: E402
 
 
 def _peak_mib() -> float:
@@ -53,9 +54,9 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d"),
     }
     out = ROOT / "bench" / "results" / "timing-parzen-cpu.json"
-    out.write_text(json.dumps(record, indent=1) + "\n")
+    written = save_record(out, record, quiet=True)
     print(json.dumps(record, indent=1))
-    return 0
+    return 0 if written else 1
 
 
 if __name__ == "__main__":

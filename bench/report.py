@@ -18,6 +18,8 @@ import json
 import sys
 from pathlib import Path
 
+from aae_utils.writes import atomic_write
+
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- speed:start -->", "<!-- speed:end -->"
 PAPER_START, PAPER_END = "<!-- paper:start -->", "<!-- paper:end -->"
@@ -184,7 +186,7 @@ def main() -> int:
         head, rest = text.split(start, 1)
         _, tail = rest.split(end, 1)
         text = head + start + "\n" + "\n".join(lines) + end + tail
-    readme.write_text(text)
+    atomic_write(readme, text)
     print(f"updated the generated sections of {readme.name}")
     from aae_utils.reproduction import PACKAGED, sync_recorded
 

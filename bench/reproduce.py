@@ -22,7 +22,10 @@ Gaussian noise" model on the first 1,000 test images (100 codes each).
 
 Long runs: the JSON is rewritten after every evaluated epoch, marked ``"partial": true`` until
 the run ends, so a run cut short (a crash, Ctrl-C, a machine taken back) still records what it
-measured. ``--budget-minutes`` stops after the last epoch that fits in the budget. The state of
+measured. A folder that cannot be written (full disk, read-only) never stops a run: the state
+is then not kept (said once), and a JSON that cannot be written is said once, tried again after
+each evaluated epoch, and printed whole at the end (exit status 1) so no measured epoch is lost.
+``--budget-minutes`` stops after the last epoch that fits in the budget. The state of
 an unfinished run is kept in ``data/checkpoints/reproduce/`` (``--state-dir``), and the same
 command continues it from its last finished epoch (``--restart`` starts again). ``--seeds 0 1
 2`` runs several seeds as parallel processes, one JSON each.
@@ -57,7 +60,9 @@ from aae_utils.metrics import cluster_error, error_rate
 from aae_utils.parzen import importance_sampled, log_likelihood, parzen_score
 from aae_utils.recipes import GENERATIVE_CODE, SEMI_TRAIN_SIZE, recipe
 from aae_utils.reproduction import PAPER_EPOCHS, PAPER_ERRORS, PAPER_PARZEN
+from aae_utils.settings import check_model_settings
 from aae_utils.train_config import TrainConfig
+from aae_utils.writes import WriteError, atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,7 +75,13 @@ def _parse_value(text: str):
 
 
 def apply_overrides(r, overrides: list[str]):
-    """``model.key=value`` / ``train.key=value`` changes to a recipe (values parsed as JSON)."""
+    """``model.key=value`` / ``train.key=value`` changes to a recipe (values parsed as JSON).
+
+    Raises:
+        SystemExit: naming the ``--set`` item, the setting and the fix: a malformed item, an
+            unknown setting, or a value the setting cannot take (checked here, before any data
+            is loaded or any model trained).
+    """
     model, train = dict(r.model), r.train.to_dict()
     for item in overrides:
         key, sep, value = item.partition("=")
@@ -79,11 +90,23 @@ def apply_overrides(r, overrides: list[str]):
             raise SystemExit(f"--set expects model.<name>=<value> or train.<name>=<value>, got {item!r}")
         target = model if part == "model" else train
         if part == "train" and name not in TrainConfig.__dataclass_fields__:
-            raise SystemExit(f"unknown training setting {name!r}; see aae_utils.train_config.TrainConfig")
+            raise SystemExit(f"--set {item}: unknown training setting {name!r}; the settings are "
+                             f"{', '.join(TrainConfig.__dataclass_fields__)} "
+                             "(aae_utils.train_config.TrainConfig)")
         target[name] = _parse_value(value)
-    if "adv_betas" in train:
+    if isinstance(train.get("adv_betas"), list):
         train["adv_betas"] = tuple(train["adv_betas"])
-    return replace(r, model=model, train=TrainConfig(**train))
+    try:
+        check_model_settings(model.get("kind"), {k: v for k, v in model.items() if k != "kind"})
+        config = TrainConfig(**train)
+    except ValueError as err:
+        message = str(err)
+        names = {item: item.partition("=")[0].partition(".")[2] for item in overrides}
+        culprit = next((item for item in reversed(overrides)
+                        if message.startswith((names[item], repr(names[item])))), None)
+        where = f"--set {culprit}" if culprit else "the recipe's settings"
+        raise SystemExit(f"{where}: {message}") from err
+    return replace(r, model=model, train=config)
 
 
 #: ``--paper``: the paper's training settings as reimplementations quote them (leads, not
@@ -116,11 +139,39 @@ def _json_path(args, r, device) -> Path:
     return args.out / f"{prefix}-{r.name}-seed{args.seed}-{device.type}{tag}.json"
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a crash never leaves half a JSON (a result read later)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+class _Record:
+    """The run's JSON, kept in memory and written whole after every evaluated epoch.
+
+    A write that fails is said once (with the reason) and tried again next time; ``finish``
+    prints the whole record if the last write failed, so what was measured is never lost."""
+
+    def __init__(self, path: Path):
+        self.path, self.text, self.written, self._said = path, "", False, False
+
+    def write(self, record: dict) -> bool:
+        self.text = json.dumps(record, indent=1) + "\n"
+        try:
+            atomic_write(self.path, self.text)
+        except WriteError as err:
+            if not self._said:
+                print(f"{err}. The run goes on; its record is kept in memory, tried again after "
+                      "each evaluated epoch and printed at the end if it still cannot be written.",
+                      file=sys.stderr, flush=True)
+            self._said, self.written = True, False
+            return False
+        if self._said:
+            print(f"recorded again in {self.path.name}", file=sys.stderr, flush=True)
+            self._said = False
+        self.written = True
+        return True
+
+    def finish(self) -> int:
+        """0 if the last write succeeded; else print the record and return 1."""
+        if self.written or not self.text:
+            return 0
+        print(f"could not write {self.path}; the record is printed here instead (save it under "
+              f"that name):\n{self.text}", flush=True)
+        return 1
 
 
 def run_seeds_in_parallel(argv: list[str], seeds: list[int], threads: int | None) -> int:
@@ -239,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     data, val = full.subset(slice(0, r.n_train)), full.subset(slice(SEMI_TRAIN_SIZE, len(full)))
     labels = r.labels_for(data)
     path = _json_path(args, r, device)
-    args.out.mkdir(parents=True, exist_ok=True)
+    written = _Record(path)
 
     result = {
         "experiment": args.experiment,
@@ -287,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                     result[f"final_{key}"] = history[key][-1]
         if not partial:
             result.pop("stopped", None)
-        _write_atomically(path, json.dumps(result, indent=1) + "\n")
+        written.write(result)
 
     def evaluate(epoch: int, model) -> dict[str, float]:
         if (epoch + 1) % args.eval_every and epoch + 1 != r.train.epochs:
@@ -349,24 +400,29 @@ def main(argv: list[str] | None = None) -> int:
         per_epoch = elapsed / max(1, epoch + 1 - first_epoch[0])
         if elapsed + per_epoch > 60 * args.budget_minutes:
             record(history, partial=True, why=f"budget of {args.budget_minutes:g} min")
+            then = ("Run the same command again to continue." if state.saved_epochs == epoch + 1 else
+                    "Its state could not be kept (said above), so the same command starts again.")
             print(f"stopping after epoch {epoch + 1} of {r.train.epochs}: another epoch "
                   f"(~{per_epoch / 60:.1f} min) would pass the {args.budget_minutes:g}-minute budget. "
-                  f"Run the same command again to continue.", flush=True)
+                  + then, flush=True)
             return True
         return False
 
     from aae_utils.checkpoints import ResumeTarget, data_record
     from aae_utils.config import checkpoint_dir
 
-    state_dir = args.state_dir or checkpoint_dir() / "reproduce"
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir = args.state_dir or checkpoint_dir() / "reproduce"  # made by the first save
     owner = {"result_file": path.name, **result["settings"], "seed": args.seed,
              "label_seed": result["label_seed"]}
     state = ResumeTarget(state_dir / f"{path.stem}.partial.pt", json.loads(json.dumps(owner)),
                          data_record(data))
     if args.restart:
-        state.path.unlink(missing_ok=True)
-    saved = state.load()
+        try:
+            state.path.unlink(missing_ok=True)
+        except OSError as err:  # a read-only folder: its old state is then ignored, not removed
+            print(f"could not remove the old state {state.location} ({err.strerror}); "
+                  "starting again without it", file=sys.stderr)
+    saved = None if args.restart else state.load()
     first_epoch = [int(saved["epochs_done"]) if saved else 0]
 
     seed_everything(args.seed)
@@ -379,31 +435,33 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"interrupted: {path.name} holds the epochs recorded so far (partial); the same "
               "command continues from the last finished epoch", file=sys.stderr)
-        return 130
+        return 130 if written.finish() == 0 else 1
     except FloatingPointError as err:  # a diverged run is a result too: say so in its record
-        if path.exists():
-            record_so_far = json.loads(path.read_text())
-        else:  # diverged before its first evaluation
-            record_so_far = {**result, "partial": True, "epochs_done": 0, "history": {},
-                             "evaluated_epochs": [], "final_test_error": None, "wall_s": 0.0,
-                             "date": time.strftime("%Y-%m-%d")}
-        record_so_far["stopped"] = f"diverged: {str(err).split('. ')[0]}"
-        _write_atomically(path, json.dumps(record_so_far, indent=1) + "\n")
+        if not written.text:  # diverged before its first evaluation
+            result.update({"partial": True, "epochs_done": 0, "history": {}, "evaluated_epochs": [],
+                           "final_test_error": None, "wall_s": 0.0, "date": time.strftime("%Y-%m-%d")})
+        result["stopped"] = f"diverged: {str(err).split('. ')[0]}"
+        written.write(result)
         print(f"{err}\nrecorded in {path.name} as partial (diverged)", file=sys.stderr)
+        written.finish()
         return 1
     if "stopped_after" in history:
-        return 0  # cut by the budget: recorded as partial, state kept for the next call
+        return written.finish()  # cut by the budget: recorded as partial, state kept if it could be
     record(history, partial=False)
-    state.path.unlink(missing_ok=True)
+    try:
+        state.path.unlink(missing_ok=True)
+    except OSError:
+        pass  # the state of a finished run is ignored next time (the JSON is not partial)
     shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    where = f"wrote {shown}" if written.written else "its record is printed below"
     if args.experiment == "parzen":
         print(f"Parzen log-likelihood {result['final_parzen_ll']:.1f} ± {result['final_parzen_stderr']:.1f} "
               f"nats after {r.train.epochs} epochs ({result['wall_s'] / 60:.1f} min on {device}); "
-              f"wrote {shown}")
-        return 0
-    print(f"final test error {100 * result['final_test_error']:.2f}% after {r.train.epochs} epochs "
-          f"({result['wall_s'] / 60:.1f} min on {device}); wrote {shown}")
-    return 0
+              f"{where}")
+    else:
+        print(f"final test error {100 * result['final_test_error']:.2f}% after {r.train.epochs} epochs "
+              f"({result['wall_s'] / 60:.1f} min on {device}); {where}")
+    return written.finish()
 
 
 if __name__ == "__main__":

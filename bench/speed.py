@@ -22,7 +22,6 @@ Times are measured on a subset (``--images``) and scaled to 60,000 images. Resul
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -37,6 +36,7 @@ from aae_utils.engine import fit
 from aae_utils.models import build_model
 from aae_utils.priors import GaussianPrior
 from aae_utils.train_config import TrainConfig
+from aae_utils.writes import save_record
 
 PAPER = {"latent_dim": 8, "hidden": [1000, 1000]}
 BATCH = 100
@@ -303,9 +303,9 @@ def main(argv=None) -> int:
         "sizes": "784-1000-1000-8, discriminator 8-1000-1000-1", "optimizer": "adam",
         "date": time.strftime("%Y-%m-%d"), "results": rows,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"speed-{device.type}.json"
-    path.write_text(json.dumps(result, indent=1) + "\n")
+    if not save_record(path, result):  # printed instead: the timings are not lost
+        return 1
     print(f"wrote {path}")
     return 0
 

@@ -84,23 +84,6 @@ def test_partial_state_of_another_config_is_ignored(data, tmp_path, capsys):
     assert len(history["recon"]) == 3
 
 
-def test_interrupted_checkpoint_write_keeps_the_old_file(data, tmp_path, monkeypatch):
-    load_or_train("a", AAE_CONFIG, _train_fn(data), directory=tmp_path)
-    before = (tmp_path / "a.pt").read_bytes()
-
-    def broken_save(obj, path):
-        with open(path, "wb") as f:
-            f.write(b"half a file")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(checkpoints.torch, "save", broken_save)
-    model = build_model(**AAE_CONFIG["model"])
-    with pytest.raises(OSError, match="disk full"):
-        checkpoints.save_checkpoint(tmp_path / "a.pt", model, AAE_CONFIG, {"recon": [0.0]})
-    assert (tmp_path / "a.pt").read_bytes() == before
-    assert not list(tmp_path.glob(".*.tmp"))
-
-
 def test_corrupt_manifest_means_retrain(data, tmp_path, capsys):
     load_or_train("a", AAE_CONFIG, _train_fn(data, 1), directory=tmp_path)
     (tmp_path / "a.json").write_text("{not json")

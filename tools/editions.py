@@ -24,6 +24,8 @@ import nbformat
 from nbconvert.preprocessors import ClearOutputPreprocessor, TagRemovePreprocessor
 from nbgrader.preprocessors import ClearSolutions
 
+from aae_utils.writes import atomic_write
+
 REPO = Path(__file__).resolve().parents[1]
 STUB = ('# YOUR CODE HERE\nraise NotImplementedError("Your turn: write this part, '
         'then run the check below.")')
@@ -45,12 +47,12 @@ def student_edition(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def write_student_edition(out: Path, notebooks: Path = REPO / "notebooks") -> list[Path]:
     """Write the student edition of every notebook in ``notebooks`` into ``out/notebooks``."""
     target = out / "notebooks"
-    target.mkdir(parents=True, exist_ok=True)
     written = []
     for path in sorted(notebooks.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         dest = target / path.name
-        nbformat.write(student_edition(nb), dest)
+        text = nbformat.writes(student_edition(nb))
+        atomic_write(dest, text if text.endswith("\n") else text + "\n")  # as nbformat.write
         written.append(dest)
     return written
 
