@@ -9,10 +9,12 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.losses` - reconstruction (and its floor), KL, discriminator and generator losses
 - :mod:`aae_utils.inputs` - what the public functions accept, converted or refused with the fix
 - :mod:`aae_utils.phases` - the per-mini-batch training phases, each with its equation
+- :mod:`aae_utils.settings` - settings checked by name (``TrainConfig``, ``build_model``, ``--set``)
 - :mod:`aae_utils.train_config` - ``TrainConfig``, the settings of one training run
 - :mod:`aae_utils.engine` - ``fit``: one training loop for every model
 - :mod:`aae_utils.resume` - the state an interrupted run continues from, saved every epoch
-- :mod:`aae_utils.checkpoints` - ``load_or_train``: cached models, atomic files, resuming
+- :mod:`aae_utils.checkpoints` - ``load_or_train``: cached models, resuming
+- :mod:`aae_utils.writes` - every file written whole or not at all; a failed write says why
 - :mod:`aae_utils.train` - phases, ``TrainConfig``, engine and checkpoints in one import
 - :mod:`aae_utils.viz` - image grids, latent scatters, manifold sweeps, loss curves
 - :mod:`aae_utils.metrics` - codes vs prior (MMD, histogram distance with its floor, holes,

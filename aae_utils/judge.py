@@ -29,6 +29,12 @@ def _mlp() -> nn.Module:
                          nn.Linear(512, 10))
 
 
+def _in_dim(classifier: nn.Module) -> int | None:
+    """The pixels per image the classifier takes (its first linear layer's inputs)."""
+    first = next((m for m in classifier.modules() if isinstance(m, nn.Linear)), None)
+    return first.in_features if first is not None else None
+
+
 def digit_classifier(train: ImageData, *, epochs: int = 3, seed: int = 0,
                      batch_size: int = 100, lr: float = 1e-3) -> nn.Module:
     """The course's digit classifier: load it from its checkpoint or train it on ``train``.
@@ -99,7 +105,7 @@ def digit_shares(images: Tensor, classifier: nn.Module) -> DigitShares:
         images: ``(N, 784)`` pixel values in [0, 1] (e.g. ``sigmoid(decoder(z))``).
         classifier: from :func:`digit_classifier`.
     """
-    x = inputs.images(images, "images", device=torch.device("cpu"), check=True)
+    x = inputs.images(images, "images", dim=_in_dim(classifier), device=torch.device("cpu"), check=True)
     if len(x) == 0:
         raise ValueError("images is empty: pass at least one image")
     p = torch.softmax(classifier.cpu()(x), 1)
@@ -112,6 +118,8 @@ def digit_shares(images: Tensor, classifier: nn.Module) -> DigitShares:
 @torch.no_grad()
 def accuracy(classifier: nn.Module, images: Tensor, labels: Tensor) -> float:
     """Fraction of ``images`` ``(N, 784)`` the classifier labels as ``labels`` ``(N,)``."""
-    x = inputs.images(images, "images", device=torch.device("cpu"), check=True)
-    y = inputs.labels(labels, "labels", n=len(x), device=torch.device("cpu"))
+    x = inputs.images(images, "images", dim=_in_dim(classifier), device=torch.device("cpu"), check=True)
+    layers = [m for m in classifier.modules() if isinstance(m, nn.Linear)]
+    classes = layers[-1].out_features if layers else None
+    y = inputs.labels(labels, "labels", classes=classes, n=len(x), device=torch.device("cpu"))
     return float((classifier.cpu()(x).argmax(1) == y).double().mean())

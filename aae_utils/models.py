@@ -453,9 +453,14 @@ def build_model(kind: str, **kwargs) -> nn.Module:
 
     Checkpoints store these arguments, so ``build_model(**checkpoint_config["model"])``
     rebuilds the same architecture before loading the weights.
+
+    Raises:
+        ValueError: an unknown kind, a setting the kind does not have, or a value it cannot take
+            (:func:`aae_utils.settings.check_model_settings`), naming the setting.
     """
-    if kind not in MODELS:
-        raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(MODELS)}")
+    from .settings import check_model_settings
+
+    check_model_settings(kind, kwargs)
     return MODELS[kind](**kwargs)
 
 

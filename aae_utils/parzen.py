@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from . import inputs
+
 #: The width grid searched when none is given: 31 values from 0.05 to 1.0, evenly spaced in
 #: log (the GAN paper's script searched 10 values from 0.1 to 1.0; MNIST models in [0, 1]
 #: can choose widths below 0.1).
@@ -44,17 +46,12 @@ DEFAULT_SIGMAS = tuple(float(s) for s in torch.logspace(math.log10(0.05), 0.0, 3
 BLOCK_ELEMENTS = 2**24
 
 
-def _as_images(value, name: str) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (N, D), got {type(value).__name__}")
-    if value.dim() != 2 or len(value) == 0 or value.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (N, D) with N, D >= 1 (flatten images to rows: "
-                         f"x.view(len(x), -1)), got {tuple(value.shape)}")
-    if not value.is_floating_point():
-        raise TypeError(f"{name} must hold floats (pixels in [0, 1]), got {value.dtype}; use {name}.float()")
-    if not torch.isfinite(value).all():
-        raise ValueError(f"{name} holds NaN or infinite values; a Parzen window needs finite points")
-    return value.detach()
+def _as_images(value, name: str, like: Tensor | None = None) -> Tensor:
+    """Images by the course's one set of rules (:func:`aae_utils.inputs.images`: tensors or
+    NumPy arrays, ``(N, D)`` or ``(N, H, W)``, floats in [0, 1] or 0-255 grey levels), not empty;
+    with ``like``, as many pixels per image as it has (the model's samples)."""
+    dim = None if like is None else like.shape[1]
+    return inputs.nonempty(inputs.images(value, name, dim=dim, check=True), name).detach()
 
 
 def _as_sigmas(sigma) -> Tensor:
@@ -69,8 +66,9 @@ def log_likelihood(x: Tensor, samples: Tensor, sigma: float | Sequence[float]) -
     r"""Parzen-window log density :math:`\log \hat p_\sigma(x)` of every row of ``x``, in nats.
 
     Args:
-        x: points to score, shape ``(N, D)`` (flattened images).
-        samples: the model's samples, the window's centres, shape ``(S, D)``.
+        x: images to score, ``(N, D)`` or ``(N, H, W)``: floats in [0, 1] or 0-255 grey levels,
+            a tensor or a NumPy array (the rules of :func:`aae_utils.inputs.images`).
+        samples: the model's samples, the window's centres, ``(S, D)``, by the same rules.
         sigma: the kernel's standard deviation (the same unit as a pixel), or a sequence of
             ``K`` of them scored in one pass over the distances.
 
@@ -78,13 +76,11 @@ def log_likelihood(x: Tensor, samples: Tensor, sigma: float | Sequence[float]) -
         float64 tensor ``(N,)`` for one width, ``(K, N)`` for a sequence; on ``x``'s device.
 
     Raises:
-        TypeError / ValueError: ``x`` or ``samples`` not float ``(N, D)`` rows, their widths
-            differ, or a width is not positive.
+        TypeError / ValueError: ``x`` or ``samples`` not images (see above; the message names
+            the argument), their widths differ, or a width is not positive.
     """
-    x, samples = _as_images(x, "x"), _as_images(samples, "samples")
-    if x.shape[1] != samples.shape[1]:
-        raise ValueError(f"x has {x.shape[1]} dimensions per row and samples {samples.shape[1]}; "
-                         "both must be images flattened the same way")
+    samples = _as_images(samples, "samples")
+    x = _as_images(x, "x", like=samples)
     sigmas = _as_sigmas(sigma).to(x.device)
     # Distances do not change under a shift; centring on the samples' mean keeps the norms
     # small, so the float32 products below lose less to rounding (about 1e-6 relative: 0.01 nats
@@ -132,6 +128,8 @@ def choose_sigma(validation: Tensor, samples: Tensor,
     on a validation split of the training set. Shapes and errors as for :func:`log_likelihood`;
     a best width at either end of the grid means the grid should be widened (ValueError).
     """
+    samples = _as_images(samples, "samples")
+    validation = _as_images(validation, "validation", like=samples)
     grid = _as_sigmas(sigmas)
     if len(grid) < 2:
         raise ValueError(f"sigmas must hold at least two widths to choose from, got {sigmas!r}")
@@ -174,6 +172,9 @@ def parzen_score(samples: Tensor, validation: Tensor, test: Tensor,
         test: ``(N, D)`` test images.
         sigmas: the width grid (default :data:`DEFAULT_SIGMAS`).
     """
+    samples = _as_images(samples, "samples")
+    validation = _as_images(validation, "validation", like=samples)
+    test = _as_images(test, "test", like=samples)
     bandwidth = choose_sigma(validation, samples, sigmas)
     ll = log_likelihood(test, samples, bandwidth.sigma)
     stderr = float(ll.std() / math.sqrt(len(ll))) if len(ll) > 1 else float("nan")
@@ -215,6 +216,9 @@ def importance_sampled(x: Tensor, decode, mu: Tensor, logvar: Tensor, sigma: flo
     """
     x = _as_images(x, "x")
     sig = float(_as_sigmas(sigma)[0])
+    dtype = mu.dtype if isinstance(mu, Tensor) and mu.is_floating_point() else torch.float32
+    mu = inputs.codes(mu, "mu", dtype=dtype, check=True)
+    logvar = inputs.codes(logvar, "logvar", dtype=dtype, check=True)
     if mu.shape != logvar.shape or mu.dim() != 2 or len(mu) != len(x):
         raise ValueError(f"mu and logvar must both have shape (N, L) with N = len(x) = {len(x)}, "
                          f"got {tuple(mu.shape)} and {tuple(logvar.shape)}")
@@ -227,7 +231,11 @@ def importance_sampled(x: Tensor, decode, mu: Tensor, logvar: Tensor, sigma: flo
         xb, m, lv = (t[start:start + batch_size].double() for t in (x, mu, logvar))
         eps = torch.randn((samples, *m.shape), generator=gen, dtype=torch.float64, device=m.device)
         z = m + (0.5 * lv).exp() * eps  # (K, B, L): the reparameterisation
-        means = decode(z.reshape(-1, z.shape[-1]).to(mu.dtype)).double().reshape(samples, len(xb), dim)
+        decoded = decode(z.reshape(-1, z.shape[-1]).to(mu.dtype))
+        if decoded.shape[-1] != dim:
+            raise ValueError(f"x must be a batch of images of shape (N, {decoded.shape[-1]}), as decode "
+                             f"gives them, got {tuple(x.shape)}")
+        means = decoded.double().reshape(samples, len(xb), dim)
         log_px_z = -((xb - means) ** 2).sum(-1) / (2 * sig**2) - 0.5 * dim * math.log(2 * math.pi * sig**2)
         log_pz = -0.5 * (z**2).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
         log_qz = (-0.5 * eps**2 - 0.5 * lv - 0.5 * math.log(2 * math.pi)).sum(-1)
@@ -269,4 +277,6 @@ def kmeans_centroids(train: Tensor, k: int = 10_000, *, iterations: int = 10, se
         raise ValueError(f"iterations must be a whole number >= 1, got {iterations!r}")
     km = KMeans(n_clusters=k, init="random", n_init=1, max_iter=iterations, random_state=seed)
     km.fit(train.detach().float().cpu().numpy())
-    return torch.from_numpy(km.cluster_centers_).float().to(train.device)
+    # A mean of pixels in [0, 1] lies in [0, 1]; rounding leaves some a hair outside (-3e-6)
+    centroids = torch.from_numpy(km.cluster_centers_).float().clamp_(0.0, 1.0)
+    return centroids.to(train.device)

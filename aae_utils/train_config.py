@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from . import settings
+
 
 @dataclass
 class TrainConfig:
@@ -87,47 +89,52 @@ class TrainConfig:
                      "consistency_shift": 2, "lr_milestones": (), "ema_decay": 0.0}
 
     def __post_init__(self) -> None:
+        """Check every field; a bad one is a ValueError that names it, what it must be (with an
+        example) and what it got (:mod:`aae_utils.settings`)."""
+        whole, number = settings.whole_setting, settings.number_setting
         for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        for name in ("lr", "disc_lr", "gen_lr", "class_lr"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be positive, got {value!r}")
-        if self.head_spacing < 0:
-            raise ValueError(f"head_spacing must be >= 0, got {self.head_spacing!r}")
-        shift = self.label_shift
-        if not isinstance(shift, int) or isinstance(shift, bool) or not 0 <= shift < 14:
-            raise ValueError(f"label_shift must be an int of pixels in [0, 13], got {shift!r}")
-        if not isinstance(self.consistency, (int, float)) or isinstance(self.consistency, bool) \
-                or not 0 <= self.consistency < float("inf"):
-            raise ValueError(f"consistency must be a weight >= 0 (0: off), got {self.consistency!r}")
-        cshift = self.consistency_shift
-        if not isinstance(cshift, int) or isinstance(cshift, bool) or not 1 <= cshift < 14:
-            raise ValueError(f"consistency_shift must be an int of pixels in [1, 13], got {cshift!r}")
+            setattr(self, name, whole(getattr(self, name), name, "a positive int", lambda v: v > 0,
+                                      {"epochs": 10, "batch_size": 100}[name]))
+        self.lr = number(self.lr, "lr", "a positive number", lambda v: v > 0, 1e-3)
+        for name in ("disc_lr", "gen_lr", "class_lr"):
+            setattr(self, name, number(getattr(self, name), name, "a positive number",
+                                       lambda v: v > 0, 2e-4, optional=True))
+        self.optimizer = settings.choice_setting(self.optimizer, "optimizer", ("adam", "sgd"))
+        for name in ("momentum", "adv_momentum"):
+            setattr(self, name, number(getattr(self, name), name, "a number in [0, 1)",
+                                       lambda v: 0 <= v < 1, 0.9))
+        betas = self.adv_betas
+        if not isinstance(betas, tuple | list) or len(betas) != 2:
+            raise ValueError(f"adv_betas must be two numbers in [0, 1) (e.g. adv_betas=(0.5, 0.999)), "
+                             f"got {settings.shown(betas)}")
+        self.adv_betas = tuple(number(b, f"adv_betas[{i}]", "a number in [0, 1)",
+                                      lambda v: 0 <= v < 1, (0.5, 0.999)[i]) for i, b in enumerate(betas))
+        self.recon = settings.choice_setting(self.recon, "recon", ("bce", "mse"))
+        self.generator = settings.choice_setting(self.generator, "generator", ("non_saturating", "minimax"))
+        self.lr_decay = number(self.lr_decay, "lr_decay", "a number in (0, 1] (1: constant)",
+                               lambda v: 0 < v <= 1, 0.05)
+        self.beta = number(self.beta, "beta", "a number >= 0 (1: the ELBO)", lambda v: v >= 0, 1.0)
+        self.seed = whole(self.seed, "seed", "a non-negative int", lambda v: v >= 0, 0)
+        self.head_spacing = number(self.head_spacing, "head_spacing", "a number >= 0 (0: off)",
+                                   lambda v: v >= 0, 3.0)
+        self.label_shift = whole(self.label_shift, "label_shift", "an int of pixels in [0, 13]",
+                                 lambda v: 0 <= v < 14, 2)
+        self.consistency = number(self.consistency, "consistency", "a weight >= 0 (0: off)",
+                                  lambda v: v >= 0, 1.0)
+        self.consistency_shift = whole(self.consistency_shift, "consistency_shift",
+                                       "an int of pixels in [1, 13]", lambda v: 1 <= v < 14, 2)
         milestones = self.lr_milestones
-        if not isinstance(milestones, (tuple, list)) or not all(
+        if not isinstance(milestones, tuple | list) or not all(
             isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in milestones
         ) or list(milestones) != sorted(set(milestones)):
-            raise ValueError(f"lr_milestones must be increasing positive epochs, got {milestones!r}")
-        object.__setattr__(self, "lr_milestones", tuple(milestones))
+            raise ValueError(f"lr_milestones must be increasing positive epochs (e.g. "
+                             f"lr_milestones=(50, 1000)), got {settings.shown(milestones)}")
+        self.lr_milestones = tuple(milestones)
         if milestones and self.lr_decay != 1:
             raise ValueError(f"lr_milestones and lr_decay={self.lr_decay} are two schedules: "
                              "use one (lr_decay=1 with milestones)")
-        ema = self.ema_decay
-        if not isinstance(ema, (int, float)) or isinstance(ema, bool) or not 0 <= ema < 1:
-            raise ValueError(f"ema_decay must be in [0, 1) (0: off; e.g. 0.999), got {ema!r}")
-        if not 0 < self.lr_decay <= 1:
-            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
-        if self.optimizer not in {"adam", "sgd"}:
-            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
-        if self.recon not in {"bce", "mse"}:
-            raise ValueError(f"recon must be 'bce' or 'mse', got {self.recon!r}")
-        if self.generator not in {"non_saturating", "minimax"}:
-            raise ValueError(
-                f"generator must be 'non_saturating' or 'minimax', got {self.generator!r}"
-            )
+        self.ema_decay = number(self.ema_decay, "ema_decay", "a number in [0, 1) (0: off)",
+                                lambda v: 0 <= v < 1, 0.999)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -102,5 +102,5 @@ def test_semi_supervised_options_of_the_paper_preset():
     assert isinstance(model.encoder.body[0], nn.Dropout) and model.encoder.body[0].p == 0.2
     with pytest.raises(ValueError, match="init_std must be a positive std"):
         build_model("ssaae", init_std=0.0)
-    with pytest.raises(ValueError, match="encoder input_dropout must be in"):
+    with pytest.raises(ValueError, match=r"encoder_input_dropout must be a rate in \[0, 1\)"):
         build_model("ssaae", encoder_input_dropout=1.0)

@@ -23,16 +23,17 @@ def test_one_sample_is_one_gaussian_at_784_dimensions():
 
 
 def test_gaussian_samples_give_the_convolved_gaussian():
-    # Samples of N(0, s^2 I): as S grows the window's density is N(0, (s^2 + sigma^2) I), so the
-    # mean test log-likelihood of fresh N(0, s^2 I) points is known in closed form. A formula
+    # Samples of N(m, s^2 I): as S grows the window's density is N(m, (s^2 + sigma^2) I), so the
+    # mean test log-likelihood of fresh N(m, s^2 I) points is known in closed form. A formula
     # without the 1/S, with sigma instead of sigma^2 in the normaliser, or without the 1/2 in
-    # the exponent misses by nats, not by the 0.02 allowed here.
+    # the exponent misses by nats, not by the 0.02 allowed here. (m = 0.5 and s = 0.06 keep the
+    # points inside [0, 1], as pixels are: 8 standard deviations from either end.)
     gen = torch.Generator().manual_seed(1)
-    s, sigma, d = 1.5, 0.5, 2
-    samples = s * torch.randn(40_000, d, generator=gen)
-    x = s * torch.randn(4_000, d, generator=gen)
+    m, s, sigma, d = 0.5, 0.06, 0.02, 2
+    samples = m + s * torch.randn(40_000, d, generator=gen)
+    x = m + s * torch.randn(4_000, d, generator=gen)
     got = log_likelihood(x, samples, sigma)
-    exact = gaussian_log_density(x.double(), 0.0, s**2 + sigma**2)
+    exact = gaussian_log_density(x.double(), m, s**2 + sigma**2)
     assert abs(float(got.mean() - exact.mean())) < 0.02
     # and the expectation over x of that density, as a number: -d/2 log(2 pi v) - d s^2 / (2 v)
     v = s**2 + sigma**2
@@ -74,20 +75,23 @@ def test_a_memoriser_scores_its_own_images_by_the_peak_of_the_kernel():
 
 
 def test_the_width_is_chosen_on_validation_near_the_best_one():
-    # 1-D N(0, 1) with 1,000 samples: the best width is near Silverman's rule, 1.06 S^(-1/5)
+    # 1-D N(0.5, 0.05^2) with 1,000 samples: the best width is near Silverman's rule,
+    # 1.06 * 0.05 * S^(-1/5) = 0.013
     gen = torch.Generator().manual_seed(5)
-    samples, val = torch.randn(1000, 1, generator=gen), torch.randn(20_000, 1, generator=gen)
-    bw = choose_sigma(val, samples, torch.logspace(-2, 0.5, 40).tolist())
-    assert 0.12 < bw.sigma < 0.6
+    samples = 0.5 + 0.05 * torch.randn(1000, 1, generator=gen)
+    val = 0.5 + 0.05 * torch.randn(20_000, 1, generator=gen)
+    bw = choose_sigma(val, samples, (0.05 * torch.logspace(-2, 0.5, 40)).tolist())
+    assert 0.006 < bw.sigma < 0.03
     assert bw.validation_ll[bw.sigmas.index(bw.sigma)] == max(bw.validation_ll)
     assert len(bw.sigmas) == len(bw.validation_ll) == 40
 
 
 def test_parzen_score_reports_mean_and_standard_error():
     gen = torch.Generator().manual_seed(6)
-    samples = torch.randn(2000, 3, generator=gen)
-    val, test = torch.randn(500, 3, generator=gen), torch.randn(400, 3, generator=gen)
-    score = parzen_score(samples, val, test, torch.logspace(-1.5, 0.5, 20).tolist())
+    samples = 0.5 + 0.05 * torch.randn(2000, 3, generator=gen)
+    val = 0.5 + 0.05 * torch.randn(500, 3, generator=gen)
+    test = 0.5 + 0.05 * torch.randn(400, 3, generator=gen)
+    score = parzen_score(samples, val, test, (0.05 * torch.logspace(-1.5, 0.5, 20)).tolist())
     ll = log_likelihood(test, samples, score.sigma)
     assert score.mean == pytest.approx(float(ll.mean()))
     assert score.stderr == pytest.approx(float(ll.std()) / 20)
@@ -98,10 +102,12 @@ def test_parzen_score_reports_mean_and_standard_error():
 def test_importance_sampling_is_exact_for_a_linear_gaussian_model():
     # decoder m(z) = W z + b, p(z) = N(0, I), p(x|z) = N(m(z), sigma^2 I): then
     # p(x) = N(b, W W^T + sigma^2 I), and with the exact posterior every weight is equal.
+    # (scaled so that x, like pixels, lies in [0, 1])
     gen = torch.Generator().manual_seed(7)
-    d, k, sigma = 6, 2, 0.3
-    w, b = torch.randn(d, k, generator=gen).double(), torch.randn(d, generator=gen).double()
-    x = torch.randn(25, d, generator=gen).double()
+    d, k, sigma = 6, 2, 0.015
+    w = 0.05 * torch.randn(d, k, generator=gen).double()
+    b = 0.5 + 0.05 * torch.randn(d, generator=gen).double()
+    x = (0.5 + 0.05 * torch.randn(25, d, generator=gen)).double()
     cov = w @ w.T + sigma**2 * torch.eye(d, dtype=torch.float64)
     exact = torch.distributions.MultivariateNormal(b, cov).log_prob(x)
     post_cov = torch.linalg.inv(torch.eye(k, dtype=torch.float64) + w.T @ w / sigma**2)
@@ -115,12 +121,15 @@ def test_importance_sampling_is_exact_for_a_linear_gaussian_model():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: log_likelihood(torch.rand(3, 4), torch.rand(5, 6), 0.1), "dimensions per row"),
+    (lambda: log_likelihood(torch.rand(3, 4), torch.rand(5, 6), 0.1),
+     r"^x must be a batch of images of shape \(N, 6\)"),
     (lambda: log_likelihood(torch.rand(3, 4), torch.rand(5, 4), 0.0), "sigma must be a positive"),
     (lambda: log_likelihood(torch.rand(3, 4), torch.rand(5, 4), [0.1, -1]), "sigma must be a positive"),
-    (lambda: log_likelihood(torch.rand(3, 4), torch.rand(0, 4), 0.1), "samples must have shape"),
-    (lambda: log_likelihood(torch.rand(3, 28, 28), torch.rand(5, 784), 0.1), "flatten"),
-    (lambda: log_likelihood(torch.full((2, 4), float("nan")), torch.rand(5, 4), 0.1), "NaN"),
+    (lambda: log_likelihood(torch.rand(3, 4), torch.rand(0, 4), 0.1), "samples is empty"),
+    (lambda: log_likelihood(torch.full((2, 4), float("nan")), torch.rand(5, 4), 0.1), "^x holds 8 NaN"),
+    (lambda: log_likelihood(torch.rand(2, 4) * 2, torch.rand(5, 4), 0.1),
+     r"^x must have pixel values in \[0, 1\]"),
+    (lambda: parzen.memoriser(torch.randn(20, 4), 5), r"^train must have pixel values in \[0, 1\]"),
     (lambda: choose_sigma(torch.rand(3, 4), torch.rand(5, 4), [0.1]), "at least two widths"),
     (lambda: choose_sigma(torch.rand(50, 2), torch.rand(500, 2), [5.0, 6.0, 7.0]), "end of the grid"),
 ])
@@ -129,13 +138,21 @@ def test_bad_input_is_refused_with_the_fix(call, match):
         call()
 
 
-def test_integer_pixels_are_refused():
-    with pytest.raises(TypeError, match="floats"):
-        log_likelihood(torch.ones(2, 4, dtype=torch.uint8), torch.rand(3, 4), 0.1)
+def test_images_follow_the_courses_rules():
+    # the rules of aae_utils.inputs.images, as everywhere else: 0-255 grey levels are divided by
+    # 255, NumPy arrays and (N, H, W) images are accepted
+    gen = torch.Generator().manual_seed(9)
+    grey = torch.randint(0, 256, (4, 28, 28), generator=gen, dtype=torch.uint8)
+    samples = torch.rand(6, 784, generator=gen)
+    expected = log_likelihood(grey.reshape(4, -1).float() / 255, samples, 0.2)
+    torch.testing.assert_close(log_likelihood(grey, samples, 0.2), expected)
+    torch.testing.assert_close(log_likelihood(grey.numpy(), samples.numpy(), 0.2), expected)
+    with pytest.raises(TypeError, match="^x must be a torch tensor or a NumPy array, got a list"):
+        log_likelihood([[0.5] * 784], samples, 0.2)
 
 
 def test_memoriser_draws_distinct_training_images():
-    train = torch.arange(40.0).view(20, 2)
+    train = torch.arange(40.0).view(20, 2) / 40
     picked = parzen.memoriser(train, 5, seed=1)
     assert picked.shape == (5, 2)
     assert len({tuple(r.tolist()) for r in picked}) == 5
@@ -146,10 +163,10 @@ def test_memoriser_draws_distinct_training_images():
 
 def test_kmeans_finds_well_separated_groups():
     gen = torch.Generator().manual_seed(8)
-    centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
-    train = (centres.repeat(50, 1) + 0.1 * torch.randn(150, 2, generator=gen))
+    centres = torch.tensor([[0.1, 0.1], [0.9, 0.1], [0.1, 0.9]])
+    train = (centres.repeat(50, 1) + 0.01 * torch.randn(150, 2, generator=gen))
     found = parzen.kmeans_centroids(train, 3, iterations=20, seed=0)
     nearest = torch.cdist(centres, found).min(1).values
-    assert (nearest < 0.1).all(), found
+    assert (nearest < 0.01).all(), found
     with pytest.raises(ValueError, match="k must be a whole number"):
         parzen.kmeans_centroids(train, 0)

@@ -275,5 +275,5 @@ def test_ema_judges_and_returns_a_moving_average_of_the_weights(mnist_small):
 
 @pytest.mark.parametrize("bad", [-0.1, 1.0, float("nan"), True])
 def test_bad_ema_decay_is_named(bad):
-    with pytest.raises(ValueError, match=r"ema_decay must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"ema_decay must be a number in \[0, 1\)"):
         TrainConfig(ema_decay=bad)

@@ -87,8 +87,12 @@ def _best_width(val_x, samples, sigmas):
     return float(sigmas[int(_per_width(val_x, samples, sigmas).argmax())])
 
 
+#: Gaussian points N(0.3, 0.04^2 I): inside [0, 1], as pixels must be (5 stds from either end).
+_CENTRE, _SPREAD = 0.3, 0.04
+
+
 def _gaussian(n: int, d: int, seed: int) -> torch.Tensor:
-    return torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
+    return _CENTRE + _SPREAD * torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
 
 
 @exercise(
@@ -114,14 +118,15 @@ def _gaussian(n: int, d: int, seed: int) -> torch.Tensor:
     },
 )
 def _width_cases(context):
-    grid = [0.01 * 1.5**k for k in range(12)]  # 0.01 .. 0.86
+    grid = [_SPREAD * 0.01 * 1.5**k for k in range(12)]  # 0.01 .. 0.86 spreads
     yield Case(args=(_gaussian(300, 2, 10), _gaussian(500, 2, 11), grid), label="2-D Gaussian points")
     yield Case(args=(_rand(200, 784, 12), _rand(400, 784, 13), [0.2, 0.3, 0.4, 0.5, 0.6]),
                label="784-D uniform noise, five widths")
     # A few validation points far from every sample: they pull the mean, not the median, toward
     # wide windows.
     near = _gaussian(200, 2, 14)
-    yield Case(args=(torch.cat([near, 8 + _gaussian(20, 2, 15)]), _gaussian(400, 2, 16), grid),
+    far = _gaussian(20, 2, 15) + 8 * _SPREAD  # 8 spreads away
+    yield Case(args=(torch.cat([near, far]), _gaussian(400, 2, 16), grid),
                label="2-D points, a tenth of them far from every sample")
     if "val_x" in context and "samples" in context:
         yield Case(args=(context["val_x"][:300], context["samples"][:3000], list(context["sigmas"])[::3]),
