@@ -40,8 +40,12 @@ class ResumeTarget:
     path: Path
     config: dict
     data: dict | None = None  # data_record() of the training data, when known
-    #: The epochs done in the last state this object saved (0: none yet).
+    #: The epochs done in the state the file holds for this run, as far as this object knows:
+    #: set when it loads one or saves one (0: none).
     saved_epochs: int = field(default=0, compare=False, repr=False)
+    #: Start again: ignore a state already in the file (``bench/reproduce.py --restart`` where
+    #: the old file cannot be removed).
+    restart: bool = field(default=False, compare=False, repr=False)
 
     @property
     def location(self) -> str:
@@ -58,6 +62,8 @@ class ResumeTarget:
         self.saved_epochs = int(state.get("epochs_done", 0))
 
     def load(self) -> dict | None:
+        if self.restart:
+            return None
         try:
             if not self.path.exists():
                 return None
@@ -71,6 +77,7 @@ class ResumeTarget:
         if state.get("data") != self.data:
             print(f"Ignoring {self.location}: it was trained on other data.")
             return None
+        self.saved_epochs = int(state.get("epochs_done", 0))
         return state
 
 
@@ -269,13 +276,6 @@ def _try_load(
     return manifest.get("history", {}), ""
 
 
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except OSError:
-        return False
-
-
 def load_or_train(
     name: str,
     config: dict,
@@ -355,7 +355,8 @@ def load_or_train(
     print(f"Training {name}: {why}.")
     start = time.perf_counter()
     partial = path.with_name(f"{name}.partial.pt")
-    with resuming(ResumeTarget(partial, canonical, record)):
+    target = ResumeTarget(partial, canonical, record)
+    with resuming(target):
         returned = fn(model)
     model.eval()
     # From here on the model is trained: nothing may lose it.
@@ -365,19 +366,18 @@ def load_or_train(
     if "stopped_after" in history:  # fit(epoch_end=...) ended the run early: not a finished model
         print(f"{name} stopped after epoch {int(history['stopped_after'][-1])}, before the end of "
               f"its training: not cached as finished. "
-              + (f"{display_path(partial)} keeps its state; the same call continues it."
-                 if _exists(partial) else ""))
+              + (f"{display_path(partial)} keeps its state after epoch {target.saved_epochs}; the "
+                 "same call continues from there." if target.saved_epochs else ""))
         return model, history
     try:
         save_checkpoint(path, model, config, history, record)
     except Exception as err:  # disk full, read-only folder, ...: the model is kept all the same
         why = err.reason if isinstance(err, WriteError) else f"{type(err).__name__}: {err}"
-        kept = _exists(partial)
         print(
             f"Could not save {name} to {display_path(path)} ({why}). The trained model is "
             "returned but not cached"
-            + (f"; {display_path(partial)} keeps its last saved epoch, from which the same call "
-               "continues." if kept else ".")
+            + (f"; {display_path(partial)} keeps its state after epoch {target.saved_epochs}, from "
+               "which the same call continues." if target.saved_epochs else ".")
         )
         return model, history
     try:

@@ -240,7 +240,7 @@ def fit(
         if keeper is not None and keeper.saved_epochs > 0:
             print(
                 f"Interrupted in epoch {epoch + 1}. The state after epoch {keeper.saved_epochs} is "
-                f"saved in {resume.location}: run the same cell again to resume from there."
+                f"saved in {resume.location}: run the same cell (or command) again to resume from there."
             )
         elif keeper is not None:
             print(f"Interrupted in epoch {epoch + 1}: no saved epoch to resume from yet.")

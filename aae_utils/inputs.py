@@ -147,7 +147,7 @@ def images(
         raise ValueError(
             f"{name} must be a batch of images of shape {want} (or (N, 28, 28) / (N, 1, 28, 28) for "
             f"28x28 images), got {_shape(x)}"
-            + ("; for one image use x[None]" if x.ndim == 1 else "")
+            + (f"; for one image use {name.split('.')[-1]}[None]" if x.ndim == 1 else "")
         )
     integer = not x.is_floating_point()
     if integer and checking(check) and x.numel():

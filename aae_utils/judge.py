@@ -106,8 +106,7 @@ def digit_shares(images: Tensor, classifier: nn.Module) -> DigitShares:
         classifier: from :func:`digit_classifier`.
     """
     x = inputs.images(images, "images", dim=_in_dim(classifier), device=torch.device("cpu"), check=True)
-    if len(x) == 0:
-        raise ValueError("images is empty: pass at least one image")
+    inputs.nonempty(x, "images")
     p = torch.softmax(classifier.cpu()(x), 1)
     top, digit = p.max(1)
     share = torch.bincount(digit, minlength=10).double() / len(x)

@@ -460,8 +460,8 @@ def build_model(kind: str, **kwargs) -> nn.Module:
     """
     from .settings import check_model_settings
 
-    check_model_settings(kind, kwargs)
-    return MODELS[kind](**kwargs)
+    settings = check_model_settings(kind, kwargs)  # an unknown kind is refused here, by name
+    return MODELS[kind](**settings)
 
 
 def count_parameters(model: nn.Module) -> int:

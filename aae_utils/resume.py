@@ -134,6 +134,8 @@ def restore_state(target: ResumeStore, model, optimizers, schedulers, gen, histo
             torch.cuda.set_rng_state_all(state["cuda_rng"])
     except Exception as err:  # another architecture, another optimiser, ...
         print(f"Ignoring {target.location}: it could not be loaded ({type(err).__name__}).")
+        if hasattr(target, "saved_epochs"):
+            target.saved_epochs = 0  # it holds nothing this run can continue from
         return 0
     history.clear()
     history.update(state["history"])

@@ -18,17 +18,25 @@ import numpy as np
 
 def shown(value) -> str:
     if isinstance(value, str):
-        return f"the text {value!r} (write the value without quotes)"
+        return f"the text {value!r}"
     if isinstance(value, bool):
         return f"{value!r} (a bool)"
     return repr(value)
 
 
-def _plain_number(value):
-    """Python's own int or float for a NumPy scalar (so configs stay JSON); others unchanged."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def _plain_number(value, whole: bool):
+    """Python's own int or float for any other kind of number (NumPy scalars, Fraction,
+    longdouble), so that a config stays JSON; Python ints and floats unchanged."""
+    if type(value) in (int, float):
+        return value
+    return int(value) if whole else float(value)
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def whole_setting(value, name: str, what: str, ok, example) -> int:
@@ -39,7 +47,7 @@ def whole_setting(value, name: str, what: str, ok, example) -> int:
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not ok(int(value)):
         raise ValueError(f"{name} must be {what} (e.g. {name}={example!r}), got {shown(value)}")
-    return _plain_number(value)
+    return _plain_number(value, whole=True)
 
 
 def number_setting(value, name: str, what: str, ok, example, *, optional: bool = False):
@@ -52,10 +60,10 @@ def number_setting(value, name: str, what: str, ok, example, *, optional: bool =
     if value is None and optional:
         return None
     if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(float(value)) or not ok(float(value))):
+            or not _finite(value) or not ok(float(value))):
         none = " or None" if optional else ""
         raise ValueError(f"{name} must be {what}{none} (e.g. {name}={example!r}), got {shown(value)}")
-    return _plain_number(value)
+    return _plain_number(value, whole=False)
 
 
 def choice_setting(value, name: str, options) -> str:
@@ -71,8 +79,11 @@ def sizes_setting(value, name: str, example, *, optional: bool = False) -> tuple
     """``value`` as a tuple of layer widths: a non-empty list or tuple of positive whole numbers."""
     if value is None and optional:
         return None
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
     if (not isinstance(value, list | tuple) or not value
-            or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value)):
+            or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and 0 < v < 2**31
+                       for v in value)):
         none = " or None" if optional else ""
         raise ValueError(f"{name} must be a non-empty list of positive whole numbers (layer widths)"
                          f"{none} (e.g. {name}={list(example)!r}), got {shown(value)}")
@@ -97,28 +108,32 @@ _MODEL_SETTINGS = {
     "init_std": ("optional number", "a positive std", lambda v: v > 0, 0.01),
     "hidden": ("sizes", [1000, 1000]),
     "disc_hidden": ("optional sizes", [1000, 1000]),
+    "posterior": ("choice", ("deterministic", "gaussian")),
 }
 
 
-def check_model_settings(kind: str, settings: dict) -> None:
-    """Refuse a setting :func:`build_model` does not know for ``kind``, or a value it cannot
-    take, with a ValueError that names the setting, what it must be and the settings there are."""
+def check_model_settings(kind: str, settings: dict) -> dict:
+    """``settings`` as :func:`~aae_utils.models.build_model` takes them for ``kind``, NumPy
+    numbers made Python's own; a ValueError names a setting the kind does not have (listing the
+    ones it has) or a value it cannot take (what it must be, with an example)."""
     from .models import MODELS
 
     if kind not in MODELS:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(MODELS)}")
     known = list(inspect.signature(MODELS[kind]).parameters)
+    checked = {}
     for name, value in settings.items():
         if name not in known:
             raise ValueError(f"{name!r} is not a setting of a {kind!r} model; its settings are "
                              f"{', '.join(known)}")
-        rule = _MODEL_SETTINGS.get(name)
-        if rule is None:  # a name checked by the model itself (posterior)
-            continue
-        how = rule[0]
+        how, *rule = _MODEL_SETTINGS[name]
         if how == "whole":
-            whole_setting(value, name, *rule[1:])
+            value = whole_setting(value, name, *rule)
         elif how.endswith("number"):
-            number_setting(value, name, *rule[1:], optional=how.startswith("optional"))
+            value = number_setting(value, name, *rule, optional=how.startswith("optional"))
+        elif how == "choice":
+            value = choice_setting(value, name, rule[0])
         else:
-            sizes_setting(value, name, rule[1], optional=how.startswith("optional"))
+            value = sizes_setting(value, name, rule[0], optional=how.startswith("optional"))
+        checked[name] = value
+    return checked

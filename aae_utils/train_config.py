@@ -7,6 +7,7 @@ checkpoints need them too: a checkpoint is reused only when the config it was tr
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass
 
 from . import settings
@@ -114,7 +115,7 @@ class TrainConfig:
         self.lr_decay = number(self.lr_decay, "lr_decay", "a number in (0, 1] (1: constant)",
                                lambda v: 0 < v <= 1, 0.05)
         self.beta = number(self.beta, "beta", "a number >= 0 (1: the ELBO)", lambda v: v >= 0, 1.0)
-        self.seed = whole(self.seed, "seed", "a non-negative int", lambda v: v >= 0, 0)
+        self.seed = whole(self.seed, "seed", "an int in [0, 2**63)", lambda v: 0 <= v < 2**63, 0)
         self.head_spacing = number(self.head_spacing, "head_spacing", "a number >= 0 (0: off)",
                                    lambda v: v >= 0, 3.0)
         self.label_shift = whole(self.label_shift, "label_shift", "an int of pixels in [0, 13]",
@@ -124,12 +125,14 @@ class TrainConfig:
         self.consistency_shift = whole(self.consistency_shift, "consistency_shift",
                                        "an int of pixels in [1, 13]", lambda v: 1 <= v < 14, 2)
         milestones = self.lr_milestones
+        if hasattr(milestones, "tolist") and not isinstance(milestones, tuple | list):
+            milestones = milestones.tolist()  # a NumPy array of epochs
         if not isinstance(milestones, tuple | list) or not all(
-            isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in milestones
+            isinstance(m, numbers.Integral) and not isinstance(m, bool) and m > 0 for m in milestones
         ) or list(milestones) != sorted(set(milestones)):
             raise ValueError(f"lr_milestones must be increasing positive epochs (e.g. "
-                             f"lr_milestones=(50, 1000)), got {settings.shown(milestones)}")
-        self.lr_milestones = tuple(milestones)
+                             f"lr_milestones=(50, 1000)), got {settings.shown(self.lr_milestones)}")
+        self.lr_milestones = tuple(int(m) for m in milestones)
         if milestones and self.lr_decay != 1:
             raise ValueError(f"lr_milestones and lr_decay={self.lr_decay} are two schedules: "
                              "use one (lr_decay=1 with milestones)")

@@ -82,8 +82,7 @@ def image_grid(
     """
     h, w = image_shape
     flat = inputs.images(images, "images", dim=h * w, device=torch.device("cpu"), check=True)
-    if len(flat) == 0:
-        raise ValueError("image_grid got no images")
+    inputs.nonempty(flat, "images")
     imgs = _np(flat).reshape(-1, *image_shape)
     n = len(imgs)
     rows = math.ceil(n / nrow)

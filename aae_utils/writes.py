@@ -20,9 +20,10 @@ import errno
 import io
 import json
 import os
+import secrets
 import shutil
+import stat
 import sys
-import tempfile
 from pathlib import Path
 
 from .config import display_path
@@ -46,7 +47,7 @@ def _megabytes(n: int) -> str:
     for unit, size in (("GB", 1e9), ("MB", 1e6)):
         if n >= size:
             return f"{n / size:.1f} {unit}"
-    return f"{max(n / 1e3, 1):.0f} kB"
+    return f"{n / 1e3:.0f} kB" if n >= 500 or n == 0 else f"{n} bytes"
 
 
 def _existing_ancestor(path: Path) -> Path:
@@ -117,16 +118,31 @@ def torch_bytes(obj) -> bytes:
 
 
 def _stage(path: Path, payload: bytes) -> str:
-    """``payload`` in a temporary file beside ``path`` (flushed to the disk); its name. On
-    failure nothing is left behind."""
+    """``payload`` in a temporary file beside ``path`` (flushed to the disk); its name. On any
+    failure, Ctrl-C included, nothing is left behind.
+
+    The file gets the mode ``path`` has, or an ordinary file's (0o666 less the umask, applied by
+    the system: no process-wide umask juggling)."""
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes files private; these are ordinary files
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            mode = None
+        fd = None
+        while fd is None:  # a short name: a target name near the 255-byte limit still fits
+            tmp = str(path.parent / f".{path.name[:40]}.{secrets.token_hex(4)}.tmp")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            except OSError:
+                tmp = None
+                raise
+        try:
+            if mode is not None:
+                os.fchmod(fd, mode)
             view, done = memoryview(payload), 0
             while done < len(view):
                 done += os.write(fd, view[done:])
@@ -137,6 +153,9 @@ def _stage(path: Path, payload: bytes) -> str:
     except OSError as err:
         _discard(tmp)
         raise WriteError(path, err, needed=len(payload)) from err
+    except BaseException:  # Ctrl-C mid-write: no full-size leftover on a disk already short of room
+        _discard(tmp)
+        raise
 
 
 def _discard(name) -> None:
@@ -148,11 +167,18 @@ def _discard(name) -> None:
         pass
 
 
+def _real(path) -> Path:
+    """Where a write to ``path`` lands: the file a symbolic link points to, else ``path``."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def atomic_write(path: str | Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` whole, or leave ``path`` as it was.
 
     The folder is created if needed; the bytes go to a temporary file beside ``path`` (flushed
     to the disk) that is then renamed over it. On any failure the temporary file is removed.
+    A symbolic link is followed (its target is replaced), and an existing file keeps its mode.
 
     Raises:
         WriteError: the folder could not be made or the file not written (full disk, read-only
@@ -164,28 +190,36 @@ def atomic_write(path: str | Path, data: bytes | str) -> None:
 def atomic_write_all(files: dict) -> None:
     """Write several files that belong together (a checkpoint's weights and manifest): every
     one is written to a temporary file first, and only when all of them are whole are they
-    renamed into place. If any cannot be written, the old files are left as they were.
+    renamed into place. If any cannot be written, the old files are left as they were. (If a
+    rename fails after an earlier one succeeded, which needs the folder to change in between,
+    the files already renamed are removed too, so that no mixed set is left.)
 
     Args:
         files: ``{path: data}`` with ``data`` bytes or text (written as UTF-8).
 
     Raises:
-        WriteError: naming the first file that could not be written, and why.
+        WriteError: naming the first file that could not be written, and why; on a full disk,
+            with the space all of them need.
     """
+    payloads = {_real(path): data.encode("utf-8") if isinstance(data, str) else bytes(data)
+                for path, data in files.items()}
     staged: list[tuple[Path, str]] = []
     try:
-        for path, data in files.items():
-            payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-            staged.append((Path(path), _stage(Path(path), payload)))
-    except WriteError:
+        for path, payload in payloads.items():
+            staged.append((path, _stage(path, payload)))
+    except BaseException as err:
         for _, tmp in staged:
             _discard(tmp)
+        if isinstance(err, WriteError) and len(payloads) > 1 and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            # measured again now that every temporary file is gone: what the set needs, and has
+            raise WriteError(err.path, err.__cause__ or err,
+                             needed=sum(len(p) for p in payloads.values())) from err.__cause__
         raise
     done: list[Path] = []
     for i, (path, tmp) in enumerate(staged):
         try:
             os.replace(tmp, path)
-        except OSError as err:  # rare (the folder was writable a moment ago): leave no mixed set
+        except OSError as err:
             for _, rest in staged[i:]:
                 _discard(rest)
             for new in done:
@@ -194,22 +228,24 @@ def atomic_write_all(files: dict) -> None:
         done.append(path)
 
 
-def save_record(path: str | Path, record: dict, *, quiet: bool = False) -> bool:
+def save_record(path: str | Path, record: dict, *, final: bool = True, show: bool = True) -> bool:
     """Write a run's record (JSON) to ``path``; True if it was written.
 
     If it cannot be written, nothing is lost: the reason and the whole record are printed to
     standard output, to be saved by hand under that name, and False is returned (the script
-    then ends with a non-zero status). ``quiet`` leaves out the record itself (a run that will
-    try again after its next epoch prints it at the end).
+    then ends with a non-zero status). ``final=False`` is for a record rewritten as a run goes
+    on (after each section or epoch): a failure then says nothing, since the final write says
+    it once. ``show=False`` leaves out the record itself (a script that prints it anyway).
     """
     text = json.dumps(record, indent=1) + "\n"
     try:
         atomic_write(path, text)
     except WriteError as err:
-        print(f"{err}.", file=sys.stderr, flush=True)
-        if not quiet:
-            print(f"The record is printed here instead; save it as {Path(path).name}:\n{text}",
-                  flush=True)
+        if final:
+            print(f"{err}.", file=sys.stderr, flush=True)
+            if show:
+                print(f"The record is printed here instead; save it as {Path(path).name}:\n{text}",
+                      flush=True)
         return False
     return True
 

@@ -170,7 +170,7 @@ def main(argv=None) -> int:
         print(json.dumps(result[section], indent=1))
         # Written after each section, so that a run cut short keeps what it measured; if it
         # cannot be, the whole record is printed at the end instead.
-        written = save_record(path, result, quiet=section != args.only[-1])
+        written = save_record(path, result, final=section == args.only[-1])
     if written:
         print(f"wrote {path}")
     return 0 if written else 1

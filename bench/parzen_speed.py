@@ -54,7 +54,7 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d"),
     }
     out = ROOT / "bench" / "results" / "timing-parzen-cpu.json"
-    written = save_record(out, record, quiet=True)
+    written = save_record(out, record, show=False)
     print(json.dumps(record, indent=1))
     return 0 if written else 1
 

@@ -67,10 +67,16 @@ from aae_utils.writes import WriteError, atomic_write
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _parse_value(text: str):
+def _parse_value(text: str, item: str = ""):
+    """A ``--set`` value as JSON (numbers, lists, true/false/null); other text stays text
+    (``train.optimizer=sgd``). Text that starts like a number or a list but is not valid JSON
+    is refused, naming the item."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as err:
+        if text.strip()[:1] in set("[{-+.0123456789"):
+            raise SystemExit(f"--set {item}: {text!r} is not a valid value ({err.msg} at character "
+                             f"{err.pos}); write numbers as 0.001 or 1e-3 and lists as [500, 500]") from err
         return text
 
 
@@ -93,20 +99,46 @@ def apply_overrides(r, overrides: list[str]):
             raise SystemExit(f"--set {item}: unknown training setting {name!r}; the settings are "
                              f"{', '.join(TrainConfig.__dataclass_fields__)} "
                              "(aae_utils.train_config.TrainConfig)")
-        target[name] = _parse_value(value)
+        target[name] = _parse_value(value, item)
     if isinstance(train.get("adv_betas"), list):
         train["adv_betas"] = tuple(train["adv_betas"])
     try:
         check_model_settings(model.get("kind"), {k: v for k, v in model.items() if k != "kind"})
         config = TrainConfig(**train)
     except ValueError as err:
-        message = str(err)
-        names = {item: item.partition("=")[0].partition(".")[2] for item in overrides}
-        culprit = next((item for item in reversed(overrides)
-                        if message.startswith((names[item], repr(names[item])))), None)
-        where = f"--set {culprit}" if culprit else "the recipe's settings"
-        raise SystemExit(f"{where}: {message}") from err
+        raise SystemExit(_blame(overrides, str(err))) from err
     return replace(r, model=model, train=config)
+
+
+def _blame(overrides: list[str], message: str) -> str:
+    """``message`` prefixed with the ``--set`` item it is about: the last one whose setting it
+    names, else every item (they changed the recipe together)."""
+    import re
+
+    for item in reversed(overrides):
+        name = item.partition("=")[0].partition(".")[2]
+        if name and re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", message):
+            return f"--set {item}: {message}"
+    if overrides:
+        return f"the recipe's settings with --set {' --set '.join(overrides)}: {message}"
+    return f"the recipe's settings: {message}"
+
+
+def _check_runnable(r, model, prior, overrides: list[str]) -> None:
+    """What the settings must agree on for this recipe to train on MNIST, checked before any data
+    is loaded (SystemExit naming the ``--set`` item)."""
+    problems = []
+    if getattr(model.encoder, "in_dim", 784) != 784:
+        problems.append(f"in_dim must be 784 (MNIST's 28x28 pixels), got {model.encoder.in_dim}")
+    if prior is not None and prior.dim != model.latent_dim:
+        what = "style_dim" if r.model.get("kind") == "ssaae" else "latent_dim"
+        problems.append(f"{what} must be {prior.dim}, the dimension of the recipe's prior, got "
+                        f"{model.latent_dim}")
+    if r.n_train is not None and r.train.batch_size > r.n_train:
+        problems.append(f"batch_size={r.train.batch_size} is larger than the recipe's {r.n_train:,} "
+                        "training images; use a smaller batch_size")
+    if problems:
+        raise SystemExit(_blame(overrides, problems[0]))
 
 
 #: ``--paper``: the paper's training settings as reimplementations quote them (leads, not
@@ -281,6 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         r = replace(r, train=replace(r.train, epochs=recipe(name, fast=True).train.epochs))
     train = replace(r.train, seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
     r = apply_overrides(replace(r, train=train), args.set)
+    # Built before the data is loaded: a setting that cannot work stops the run now, not later.
+    seed_everything(args.seed)
+    from aae_utils.models import build_model
+
+    model, prior = build_model(**r.model), r.make_prior()
+    _check_runnable(r, model, prior, args.set)
     print(r.describe(), f"on {device}", flush=True)
 
     kwargs = {"root": args.data} if args.data else {}
@@ -400,11 +438,15 @@ def main(argv: list[str] | None = None) -> int:
         per_epoch = elapsed / max(1, epoch + 1 - first_epoch[0])
         if elapsed + per_epoch > 60 * args.budget_minutes:
             record(history, partial=True, why=f"budget of {args.budget_minutes:g} min")
-            then = ("Run the same command again to continue." if state.saved_epochs == epoch + 1 else
+            again = "the same command" + (" without --restart" if args.restart else "")
+            kept = state.saved_epochs
+            then = (f"Run {again} again to continue." if kept == epoch + 1 else
+                    f"Its state could be kept only up to epoch {kept} (said above): {again} "
+                    "continues from there." if kept else
                     "Its state could not be kept (said above), so the same command starts again.")
+            took = f"~{per_epoch / 60:.1f} min" if per_epoch >= 60 else f"~{per_epoch:.0f} s"
             print(f"stopping after epoch {epoch + 1} of {r.train.epochs}: another epoch "
-                  f"(~{per_epoch / 60:.1f} min) would pass the {args.budget_minutes:g}-minute budget. "
-                  + then, flush=True)
+                  f"({took}) would pass the {args.budget_minutes:g}-minute budget. " + then, flush=True)
             return True
         return False
 
@@ -414,27 +456,30 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = args.state_dir or checkpoint_dir() / "reproduce"  # made by the first save
     owner = {"result_file": path.name, **result["settings"], "seed": args.seed,
              "label_seed": result["label_seed"]}
+    # --restart: the old state is ignored, and removed where the folder allows
     state = ResumeTarget(state_dir / f"{path.stem}.partial.pt", json.loads(json.dumps(owner)),
-                         data_record(data))
+                         data_record(data), restart=args.restart)
     if args.restart:
         try:
             state.path.unlink(missing_ok=True)
-        except OSError as err:  # a read-only folder: its old state is then ignored, not removed
-            print(f"could not remove the old state {state.location} ({err.strerror}); "
-                  "starting again without it", file=sys.stderr)
-    saved = None if args.restart else state.load()
+        except OSError as err:
+            print(f"could not remove the old state {state.location} ({err.strerror}); it is "
+                  "ignored: starting again", file=sys.stderr)
+    saved = state.load()
     first_epoch = [int(saved["epochs_done"]) if saved else 0]
 
-    seed_everything(args.seed)
-    from aae_utils.models import build_model
-
-    model = build_model(**r.model)
     try:
-        history = fit(model, data, r.train, prior=r.make_prior(), labels=labels, callback=evaluate,
+        history = fit(model, data, r.train, prior=prior, labels=labels, callback=evaluate,
                       resume=state, epoch_end=epoch_end)
     except KeyboardInterrupt:
-        print(f"interrupted: {path.name} holds the epochs recorded so far (partial); the same "
-              "command continues from the last finished epoch", file=sys.stderr)
+        kept = state.saved_epochs
+        recorded = (f"{path.name} holds the epochs evaluated so far (partial)" if written.written else
+                    "its record so far is printed below" if written.text else
+                    "no epoch was evaluated yet, so no record was written")
+        again = "the same command" + (" without --restart" if args.restart else "")
+        then = (f"{again} continues after epoch {kept}" if kept else
+                "no state was kept, so the same command starts again")
+        print(f"interrupted: {recorded}; {then}", file=sys.stderr)
         return 130 if written.finish() == 0 else 1
     except FloatingPointError as err:  # a diverged run is a result too: say so in its record
         if not written.text:  # diverged before its first evaluation

@@ -73,7 +73,7 @@ IMAGES = [
     ("negative integers", lambda x: (x * 255).long() - 1, r" holds integers in \[-1, \d+\]"),
     ("bool", lambda x: x > 0.5, r" is a bool tensor; use .*\.float\(\)"),
     ("complex", lambda x: x.to(torch.complex64), r" must hold real numbers"),
-    ("one image", lambda x: x[0], r" must be a batch of images of shape \(N, 784\).*x\[None\]"),
+    ("one image", lambda x: x[0], r" must be a batch of images of shape \(N, 784\).*use \w+\[None\]"),
     ("wrong width", lambda x: x[:, :100], r" must be a batch of images of shape \(N, 784\).*got \(20, 100\)"),
     ("python list", lambda x: x.tolist(), r" must be a torch tensor or a NumPy array, got a list"),
 ]

@@ -60,7 +60,7 @@ def test_interrupted_run_resumes_to_the_same_result(data, tmp_path, monkeypatch,
     with pytest.raises(KeyboardInterrupt):
         load_or_train("a", AAE_CONFIG, train, directory=directory)
     out = capsys.readouterr().out
-    assert "Interrupted in epoch 2" in out and "run the same cell again" in out
+    assert "Interrupted in epoch 2" in out and "run the same cell (or command) again" in out
     assert (directory / "a.partial.pt").exists()
     assert not (directory / "a.pt").exists()  # no finished checkpoint was faked
 

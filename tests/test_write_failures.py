@@ -12,6 +12,8 @@ of write failure (tests/disk_faults.py), with its right behaviour.
 from __future__ import annotations
 
 import json
+import time
+import types
 
 import pytest
 import torch
@@ -436,3 +438,208 @@ def test_reproduce_on_a_real_full_or_read_only_folder(real_folder, reproduce, mn
     assert run["epochs_done"] == 2 and run["history"]["test_error"] == json.loads(path.read_text())[
         "history"]["test_error"]  # the same numbers, printed instead of lost
     assert files_under(folder) in ([], [".filler"])
+
+
+# --- found by a fresh review (each was a false message, a leftover file or a lost setting) --------
+
+
+def test_ctrl_c_in_the_middle_of_a_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writes.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        writes.atomic_write(tmp_path / "state.pt", b"x" * 100_000)
+    monkeypatch.undo()
+    assert files_under(tmp_path) == []
+
+
+def test_a_pair_that_does_not_fit_says_what_the_pair_needs(tmp_path, monkeypatch):
+    folder = _broken("no-space", tmp_path / "ckpt", monkeypatch)  # each file: room for 64 bytes
+    with pytest.raises(writes.WriteError, match=r"it needs 110 bytes"):
+        writes.atomic_write_all({folder / "a.pt": b"w" * 10, folder / "a.json": b"m" * 100})
+    monkeypatch.undo()
+    assert files_under(folder) == []
+
+
+def test_a_failed_rename_leaves_no_mixed_pair(tmp_path):
+    (tmp_path / "m.json").mkdir()  # the manifest's name is taken by a folder
+    (tmp_path / "m.pt").write_bytes(b"OLD")
+    with pytest.raises(writes.WriteError, match="is a folder, not a file"):
+        writes.atomic_write_all({tmp_path / "m.pt": b"NEW", tmp_path / "m.json": "{}"})
+    assert files_under(tmp_path) == []  # no new weights without their manifest, no temporary file
+
+
+def test_sizes_are_shown_as_they_are():
+    assert [writes._megabytes(n) for n in (0, 1, 499, 500, 250_000, 3_000_000, 5e9)] == [
+        "0 kB", "1 bytes", "499 bytes", "0 kB", "250 kB", "3.0 MB", "5.0 GB"]
+
+
+def test_a_long_name_a_link_and_a_files_mode_are_kept(tmp_path):
+    import os
+    import stat
+
+    long = tmp_path / ("r" * 250 + ".json")  # the system's limit is 255 bytes
+    writes.atomic_write(long, "{}")
+    assert long.read_text() == "{}"
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    os.chmod(real, 0o600)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    writes.atomic_write(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_record_rewritten_as_a_run_goes_says_nothing_until_the_last_write(tmp_path, monkeypatch, capsys):
+    folder = _broken("read-only", tmp_path / "results", monkeypatch)
+    assert writes.save_record(folder / "run.json", {"a": 1}, final=False) is False
+    assert capsys.readouterr().err == ""
+    assert writes.save_record(folder / "run.json", {"a": 1}) is False
+    assert capsys.readouterr().err.count("could not write") == 1
+
+
+def test_a_state_of_another_run_is_not_promised(data, tmp_path, monkeypatch, capsys):
+    """A state file left by another config is ignored; when nothing can be written, the
+    messages must not say that file continues this run."""
+    folder = tmp_path / "ckpt"
+    other = {**CONFIG, "train": {"epochs": 5}}
+    checkpoints.load_or_train("a", other, lambda m: fit(
+        m, data, TrainConfig(epochs=5), prior=GaussianPrior(2), progress=False,
+        epoch_end=lambda e, h: True), directory=folder)  # stops after epoch 1: a.partial.pt stays
+    assert (folder / "a.partial.pt").exists()
+    capsys.readouterr()
+    failing_folder("read-only", folder, monkeypatch)
+    model, history = checkpoints.load_or_train("a", CONFIG, _train(data), directory=folder)
+    out = capsys.readouterr().out
+    assert "belongs to another config" in out and len(history["recon"]) == 3
+    assert "keeps its state" not in out and "returned but not cached." in out, out
+
+
+def test_reproduce_restart_on_a_read_only_state_folder_starts_again(reproduce, mnist_root, tmp_path,
+                                                                    monkeypatch, capsys):
+    args = _fast(tmp_path, mnist_root, tmp_path / "out", tmp_path / "state")
+    assert reproduce.main([*args, "--budget-minutes", "0.0001"]) == 0  # keeps epoch 1's state
+    assert "Run the same command again to continue." in capsys.readouterr().out
+    failing_folder("read-only", tmp_path / "state", monkeypatch)
+    assert reproduce.main([*args, "--restart"]) == 0
+    captured = capsys.readouterr()
+    assert "Resuming" not in captured.out and "it is ignored: starting again" in captured.err
+    run = json.loads(next((tmp_path / "out").glob("reproduce-*.json")).read_text())
+    assert run["partial"] is False and run["epochs_done"] == 2
+
+
+def _interrupt_after_epoch_1(reproduce, monkeypatch):
+    real_fit = reproduce.fit
+
+    def fit_interrupted(*args, epoch_end, **kwargs):
+        def end(epoch, history):
+            stop = epoch_end(epoch, history)
+            if epoch == 0:
+                raise KeyboardInterrupt
+            return stop
+        return real_fit(*args, epoch_end=end, **kwargs)
+
+    monkeypatch.setattr(reproduce, "fit", fit_interrupted)
+
+
+def test_reproduce_interrupted_says_what_is_really_kept(reproduce, mnist_root, tmp_path, monkeypatch,
+                                                        capsys):
+    _interrupt_after_epoch_1(reproduce, monkeypatch)
+    args = _fast(tmp_path, mnist_root, tmp_path / "out", tmp_path / "state")
+    assert reproduce.main(args) == 130
+    err = capsys.readouterr().err
+    assert "holds the epochs evaluated so far (partial); the same command continues after epoch 1" in err
+    broken = _broken("read-only", tmp_path / "broken", monkeypatch)
+    _interrupt_after_epoch_1(reproduce, monkeypatch)
+    assert reproduce.main(_fast(tmp_path, mnist_root, broken, broken)) == 1
+    captured = capsys.readouterr()
+    assert ("interrupted: its record so far is printed below; no state was kept, so the same command "
+            "starts again") in captured.err, captured.err
+    run = json.loads(captured.out.split("(save it under that name):\n", 1)[1])
+    assert run["partial"] is True and run["epochs_done"] == 1
+
+
+def test_reproduce_budget_stop_names_the_epoch_it_continues_from(reproduce, mnist_root, tmp_path,
+                                                                 monkeypatch, capsys):
+    """The disk fills after epoch 1's state: a budget stop after epoch 2 must say the run
+    continues from epoch 1, and the next call must do so."""
+    real_save = checkpoints.ResumeTarget.save
+
+    def save_once(self, state):
+        if state["epochs_done"] > 1:
+            raise writes.WriteError(self.path, OSError(28, "No space left on device"), needed=10**8)
+        real_save(self, state)
+
+    monkeypatch.setattr(checkpoints.ResumeTarget, "save", save_once)
+    args = [*_fast(tmp_path, mnist_root, tmp_path / "out", tmp_path / "state"), "--epochs", "3"]
+    # the harness's own clock: every reading a minute after the last (3 readings an epoch)
+    monkeypatch.setattr(reproduce, "time", types.SimpleNamespace(
+        perf_counter=_slow_clock(), strftime=time.strftime))
+    assert reproduce.main([*args, "--budget-minutes", "7.5"]) == 0
+    out = capsys.readouterr().out
+    assert "stopping after epoch 2 of 3" in out
+    assert ("Its state could be kept only up to epoch 1 (said above): the same command continues "
+            "from there.") in out
+    monkeypatch.undo()
+    assert reproduce.main(args) == 0
+    assert "Resuming after epoch 1" in capsys.readouterr().out
+
+
+def _slow_clock():
+    """A clock on which every reading is one minute after the last: each epoch 'takes' minutes."""
+    now = [0.0]
+
+    def tick():
+        now[0] += 60.0
+        return now[0]
+    return tick
+
+
+# --- settings found by the review -----------------------------------------------------------------
+
+
+def test_numpy_and_other_numbers_are_taken_as_plain_python():
+    import fractions
+
+    import numpy as np
+
+    c = TrainConfig(lr=np.longdouble(1e-3), beta=fractions.Fraction(1, 2),
+                    lr_milestones=np.array([5, 10]), epochs=np.int32(12))
+    assert (type(c.lr), type(c.beta), c.lr_milestones, type(c.epochs)) == (float, float, (5, 10), int)
+    json.dumps(c.to_dict())
+    m = build_model("aae", latent_dim=np.int64(2), hidden=(32, np.int64(16)))
+    assert m.latent_dim == 2 and type(m.latent_dim) is int
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"lr": 10**400}, r"^lr must be a positive number .*got 1000"),
+    ({"seed": 2**64}, r"^seed must be an int in \[0, 2\*\*63\)"),
+])
+def test_numbers_no_float_can_hold_are_refused_by_name(settings, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**settings)
+
+
+def test_layer_widths_no_tensor_can_have_are_refused_by_name():
+    with pytest.raises(ValueError, match=r"^hidden must be a non-empty list of positive whole numbers"):
+        build_model("aae", hidden=[10**20])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["semi", "--set", "model.posterior=bad"], r"^--set model.posterior=bad: 'posterior' is not a setting"),
+    (["parzen", "--set", "model.posterior=bad"], r"^--set model.posterior=bad: posterior must be"),
+    (["parzen", "--set", "model.latent_dim=3"], r"^--set model.latent_dim=3: latent_dim must be 8, the"),
+    (["semi", "--set", "model.in_dim=100"], r"^--set model.in_dim=100: in_dim must be 784"),
+    (["semi", "--set", "train.batch_size=5000"], r"^--set train.batch_size=5000: batch_size=5000 is larger"),
+    (["semi", "--paper", "--set", "train.lr_decay=0.5"], r"^--set train.lr_decay=0.5: lr_milestones and"),
+    (["semi", "--set", "model.kind=foo"], r"^--set model.kind=foo: unknown model kind 'foo'"),
+    (["semi", "--set", "model.hidden=[100, 100"],
+     r"^--set model.hidden=\[100, 100: '\[100, 100' is not a valid"),
+])
+def test_the_harness_refuses_settings_before_loading_any_data(reproduce, tmp_path, argv, message):
+    # --data names an empty folder: the refusal must come before any data is read
+    with pytest.raises(SystemExit, match=message):
+        reproduce.main([*argv, "--fast", "--data", str(tmp_path / "nothing-here")])
