@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help install lab test unit notebooks lint hygiene hooks course site student clean-checkpoints
+.PHONY: help install lab test unit notebooks lint hygiene hooks course site student assignments clean-checkpoints
 
 help:
 	@echo "make lab     - set up .venv if needed and open the course in JupyterLab"
@@ -15,6 +15,7 @@ help:
 	@echo "make course  - run every notebook in default mode and store its outputs"
 	@echo "make site    - build the course site (static HTML) from the stored outputs"
 	@echo "make student - write the student edition (solutions replaced by placeholders) to student/"
+	@echo "make assignments - write an nbgrader course folder (graded checks) to assignments/"
 	@echo "make hooks   - install the pre-commit hook (ruff, links, clean notebook outputs)"
 	@echo "make clean-checkpoints - delete cached trained models (data/checkpoints)"
 
@@ -65,6 +66,11 @@ course: $(STAMP)
 # The student edition, for lecturers to hand out (tools/editions.py: nbgrader's ClearSolutions).
 student: $(STAMP)
 	$(BIN)/python tools/editions.py student
+
+# nbgrader's course folder: solution cells, graded check cells (tools/editions.py). Then, in
+# assignments/: nbgrader generate_assignment <notebook>; nbgrader autograde <notebook> --create.
+assignments: $(STAMP)
+	$(BIN)/python tools/editions.py assignments
 
 clean-checkpoints:
 	rm -rf data/checkpoints

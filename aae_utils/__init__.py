@@ -23,7 +23,8 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.judge` - a digit classifier that says which digits generated images show
 - :mod:`aae_utils.parzen` - the Parzen-window log-likelihood of Table 1, its width, an
   importance-sampled estimate, and the memorising baselines
-- :mod:`aae_utils.checks` - how an exercise is checked (numbers, text, tensors, gradients)
+- :mod:`aae_utils.checks` - how an exercise is checked, hinted and graded
+- :mod:`aae_utils.answers` - how an answer is compared (numbers, tensors, what a step leaves)
 - :mod:`aae_utils.exercises` - each notebook's exercises: cases, references, wrong answers
 - :mod:`aae_utils.recipes` - the models the notebooks train, defined once
 - :mod:`aae_utils.reproduction` - the recorded full-length runs of ``bench/reproduce.py``

@@ -8,184 +8,77 @@ rather than 0) and compares each result with the reference, which lives in
 
 - ``not done yet``: the function still raises the placeholder's ``NotImplementedError``;
 - ``correct``: every case agrees with the reference within the exercise's tolerance;
-- ``not quite``: the first case that disagrees, what was expected and what came back, a hint.
+- ``not quite``: the first case that disagrees (its inputs, what differs by name, expected
+  against got) and a first hint that names the idea, not the formula. :func:`hint` gives the
+  next hint on request, up to the last one.
 
 A check never raises, so a notebook whose exercises are not done still runs top to bottom
-(the student edition is tested that way). :func:`yours` hands the notebook the learner's
-function once it passes, and the library's until then.
+(the student edition is tested that way); :func:`grade` is the same check as an assertion, for
+nbgrader's graded cells. :func:`yours` hands the notebook the learner's function once it
+passes, and the library's until then, under a name of the notebook's choosing (never the
+learner's own, which a grader still reads).
 
 Answers compare by kind: numbers accept Python, NumPy and torch scalars and 0-d tensors and
 arrays, never ``bool`` (nor a number for a truth value); tensors must match in shape and values
-(and, where a case asks, in the gradients they pass back); text answers to a choice ignore case,
-spaces, punctuation and brackets, and accept the option's letter or its words.
+(in dtype too where the exercise says so, and, where a case asks, in the gradients they pass
+back); a training step must also leave the model as the reference does: its weights, the
+gradients left on every part, which weights train, and a real run of
+:func:`~aae_utils.engine.fit` with the step in it.
 """
 
 from __future__ import annotations
 
 import copy
 import importlib
-import math
-import re
+import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
+
+from .answers import (  # noqa: F401 (answer_is_correct, as_number, as_truth: part of this API)
+    _describe,
+    _mismatch,
+    _Rules,
+    _show,
+    _tensor_mismatch,
+    after_step,
+    answer_is_correct,
+    as_number,
+    as_truth,
+    model_state,
+    through_fit,
+)
 
 _UNSET = object()
 
 
-# --- answers: numbers, truth values, text ---------------------------------------------------------
-
-
-def as_number(value: Any) -> float | None:
-    """``value`` as a float when it is a number (Python, NumPy or torch scalar, 0-d tensor or
-    array); ``None`` for anything else, including ``bool`` and 1-element vectors."""
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    if isinstance(value, Tensor) and value.dim() == 0 and value.dtype != torch.bool:
-        return float(value.detach().cpu())
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
-        return float(value)
-    return None
-
-
-def as_truth(value: Any) -> bool | None:
-    """``value`` as a bool when it is one (``bool``, ``np.bool_``, 0-d bool tensor or array)."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (Tensor, np.ndarray)) and value.ndim == 0 and value.dtype in (torch.bool, np.bool_):
-        return bool(value)
-    return None
-
-
-_IGNORED_WORDS = {"the", "phase", "option", "answer"}
-
-
-def _words(text: str) -> str:
-    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
-    return " ".join(w for w in words if w not in _IGNORED_WORDS)
-
-
-def choice_of(answer: Any, options: dict[str, str | Iterable[str]]) -> str | None:
-    """The option key that a text ``answer`` names, or ``None``.
-
-    ``options`` maps each key (``"a"``) to its words or a list of accepted wordings. Case,
-    spaces, punctuation, brackets and the words "the", "phase", "option", "answer" are ignored:
-    ``"(A)"``, ``"a)"``, ``"Classification"`` and ``"the classification phase"`` all name the
-    option whose words are "classification".
-    """
-    if not isinstance(answer, str):
-        return None
-    said = _words(answer)
-    for key, wordings in options.items():
-        wordings = [wordings] if isinstance(wordings, str) else list(wordings)
-        accepted = {_words(key)} | {_words(w) for w in wordings}
-        accepted |= {f"{_words(key)} {_words(w)}" for w in wordings}  # "(c) classification"
-        if said in accepted:
-            return key
-    return None
-
-
-def answer_is_correct(answer: Any, expected: Any, *, rel: float = 1e-3, abs: float = 1e-6) -> bool:
-    """True when ``answer`` matches ``expected``: numbers within ``rel``/``abs`` (any numeric
-    type, never ``bool``), truth values only as bools, tensors in shape and value, text by its
-    normalised words (:func:`choice_of` with one option)."""
-    return _mismatch(answer, expected, rel, abs) is None
-
-
-def _mismatch(got: Any, expected: Any, rel: float, abs_: float, options=None,
-              tensors: bool = False) -> str | None:
-    """Why ``got`` is not ``expected`` (a short text), or None when it is."""
-    if got is None or got is Ellipsis:
-        return "got no answer (None or ...): return the value"
-    if isinstance(expected, (bool, np.bool_)):
-        truth = as_truth(got)
-        if truth is None:
-            return f"expected True or False, got {_show(got)}"
-        return None if truth == bool(expected) else f"expected {bool(expected)}, got {truth}"
-    if isinstance(expected, str):
-        key = choice_of(got, options or {expected: expected})
-        return None if key == expected else f"got {_show(got)}"
-    if isinstance(expected, Tensor):
-        return _tensor_mismatch(got, expected, rel, abs_, tensors)
-    if isinstance(expected, (tuple, list)):
-        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return f"expected {len(expected)} values (a tuple), got {_show(got)}"
-        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
-            why = _mismatch(g, e, rel, abs_, options, tensors)
-            if why:
-                return f"value {i}: {why}"
-        return None
-    number = as_number(expected)
-    if number is not None:
-        value = as_number(got)
-        if value is None:
-            return f"expected a number, got {_show(got)}"
-        if math.isclose(value, number, rel_tol=rel, abs_tol=abs_):
-            return None
-        # The expected value is not shown: for a question without inputs it is the answer.
-        return f"got {value:.6g}, which is not within the tolerance of the right value"
-    return None if got == expected else f"expected {expected!r}, got {_show(got)}"
-
-
-def _tensor_mismatch(got: Any, expected: Tensor, rel: float, abs_: float,
-                     tensors: bool = False) -> str | None:
-    if expected.dim() == 0 and expected.is_floating_point() and as_number(got) is not None:
-        if tensors and not isinstance(got, Tensor):  # a training phase: fit stacks its tensors
-            return f"expected a 0-d tensor (keep it a tensor, e.g. loss.detach()), got {_show(got)}"
-        if tensors and got.requires_grad:  # it would keep the step's whole graph alive
-            return "the returned tensor still carries its graph: return loss.detach()"
-        return _mismatch(got, float(expected.detach()), rel, abs_)  # a number is fine here
-    if not isinstance(got, Tensor):
-        if isinstance(got, np.ndarray):
-            got = torch.from_numpy(got)
-        else:
-            return f"expected a tensor of shape {tuple(expected.shape)}, got {_show(got)}"
-    if got.shape != expected.shape:
-        return f"expected shape {tuple(expected.shape)}, got shape {tuple(got.shape)}"
-    if expected.dtype == torch.bool or not expected.is_floating_point():
-        same = torch.equal(got.detach().cpu().to(expected.dtype), expected.cpu())
-        return None if same else f"values differ, e.g. {_first_difference(got, expected)}"
-    g, e = got.detach().cpu().double(), expected.detach().cpu().double()
-    if not torch.isfinite(g).all():
-        return "your result holds NaN or inf values"
-    if torch.allclose(g, e, rtol=rel, atol=abs_):
-        return None
-    return f"values differ, e.g. {_first_difference(g, e)}"
-
-
-def _first_difference(got: Tensor, expected: Tensor) -> str:
-    g, e = got.detach().cpu().double().flatten(), expected.detach().cpu().double().flatten()
-    i = int((g - e).abs().argmax())
-    index = np.unravel_index(i, tuple(expected.shape)) if expected.dim() else ()
-    return f"at index {tuple(int(j) for j in index)} expected {e[i].item():.6g}, got {g[i].item():.6g}"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, Tensor):
-        if value.dim() == 0:
-            return f"tensor({value.item():.6g})"
-        return f"a tensor of shape {tuple(value.shape)} ({value.dtype})"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 # --- exercises ----------------------------------------------------------------------------------
+
+
+def _snapshot(args: tuple) -> tuple:
+    """A deep copy of a case's arguments: tensors detached, models, optimisers and containers
+    copied together (an optimiser keeps pointing at its copied model)."""
+    return copy.deepcopy(tuple(a.detach() if isinstance(a, Tensor) else a for a in args))
 
 
 @dataclass
 class Case:
     """One call of the learner's function and of the reference.
 
-    ``args`` are passed to both (tensors cloned, so neither sees the other's changes); ``make``
-    instead builds fresh arguments for each call (a model and its optimiser). ``after``, given
-    the arguments after the call, returns what else must agree (the weights after a training
-    step). ``grads`` lists the positions of tensor arguments whose gradients must agree too.
+    ``args`` are copied when the case is made and again for each call, so cases share nothing
+    and neither call sees the other's changes (a case built from a model that the next case
+    changes still holds the model as it was); ``make`` instead builds fresh arguments for each
+    call (a model and its optimiser). ``after``, given the arguments after the call, returns
+    what else must agree (:func:`after_step`: the model's weights, gradients and flags).
+    ``grads`` lists the positions of tensor arguments whose gradients must agree too.
+    ``through`` runs the function in the setting the notebook then uses it in, as
+    ``through(fn, args)`` (a real :func:`~aae_utils.engine.fit` step), and its result is what
+    is compared. ``expected`` replaces the reference's result; ``show_inputs`` False hides the
+    arguments (a step inside ``fit``); ``show_expected`` False hides the right result where it
+    answers a question of the text (the learner's own experiment, the text's example).
     """
 
     args: tuple = ()
@@ -194,15 +87,17 @@ class Case:
     after: Callable[[tuple], Any] | None = None
     grads: tuple[int, ...] = ()
     expected: Any = _UNSET
+    through: Callable[[Callable, tuple], Any] | None = None
+    show_inputs: bool = True
+    show_expected: bool = True
+
+    def __post_init__(self) -> None:
+        self.args = _snapshot(self.args)
 
     def build(self) -> tuple:
         if self.make is not None:
             return tuple(self.make())
-        # Containers are copied too: a function that changed the learner's own dict of runs
-        # would otherwise change what the reference then sees (and the notebook's results).
-        return tuple(a.detach().clone() if isinstance(a, Tensor)
-                     else copy.deepcopy(a) if isinstance(a, (dict, list, set)) else a
-                     for a in self.args)
+        return _snapshot(self.args)
 
 
 @dataclass
@@ -216,43 +111,60 @@ class Exercise:
             notebook passes to :func:`check` (a trained model, the test images).
         reference: the right function (not shown in the notebook); ``None`` when every case
             carries its ``expected`` value.
-        hint: printed with a wrong answer.
+        hints: from the idea to the last step. A miss shows the first, which names the idea and
+            never the formula; :func:`hint` shows the next ones on request.
         wrong: catalogued plausible wrong answers, by what is wrong with them; the test of the
             checks feeds each one and requires it to fail.
         demo: a small context for that test (an untrained model, random images).
         rel, abs: tolerances for numbers and tensors.
-        options: for a choice, option key -> its words (see :func:`choice_of`).
         tensors: 0-d tensors must come back as tensors, not numbers (a training phase, whose
             results ``fit`` stacks); otherwise a number answers a 0-d tensor.
+        dtype: tensors must come back in the reference's dtype (a decoder's input, a
+            discriminator's condition: the next layer computes in it).
+        outputs: names of the values a tuple result holds, for the message that says which
+            one differs.
+        forbidden: the library's functions that *are* the answer (``"aae_utils.phases.
+            discriminator_phase"``): a function that calls one of them is told to write it.
     """
 
     name: str
     signature: str
     cases: Callable[[dict], Iterable[Case]]
     reference: Callable | None
-    hint: str
+    hints: tuple[str, ...]
     wrong: dict[str, Callable] = field(default_factory=dict)
     demo: Callable[[], dict] = dict
     rel: float = 1e-4
     abs: float = 1e-5
-    options: dict | None = None
     tensors: bool = False
+    dtype: bool = False
+    outputs: tuple[str, ...] = ()
+    forbidden: tuple[str, ...] = ()
 
     @property
     def function(self) -> str:
         return self.signature.split("(")[0]
 
+    @property
+    def params(self) -> list[str]:
+        """The argument names of the signature (``["mu", "logvar", "eps"]``)."""
+        inside = self.signature.split("(", 1)[1].rsplit(")", 1)[0]
+        return [p.split("=")[0].strip() for p in inside.split(",") if p.strip()]
+
 
 REGISTRY: dict[str, Exercise] = {}
 
 
-def exercise(name: str, signature: str, *, reference: Callable | None, hint: str, **kwargs):
+def exercise(name: str, signature: str, *, reference: Callable | None, hints: Iterable[str], **kwargs):
     """Register the decorated ``cases(context)`` generator as exercise ``name``."""
+    hints = tuple(hints)
+    if len(hints) < 2:
+        raise ValueError(f"exercise {name!r} needs at least two hints: the idea, then more")
 
     def register(cases: Callable[[dict], Iterable[Case]]) -> Callable:
         if name in REGISTRY:
             raise ValueError(f"exercise {name!r} is defined twice")
-        REGISTRY[name] = Exercise(name, signature, cases, reference, hint, **kwargs)
+        REGISTRY[name] = Exercise(name, signature, cases, reference, hints, **kwargs)
         return cases
 
     return register
@@ -272,11 +184,11 @@ def get_exercise(name: str) -> Exercise:
 
 
 def experiment_cases(context: dict, *, needs: Iterable | int, missing: str,
-                     made_up: dict, made_up_label: str = "made-up runs",
-                     label: str = "your runs, within 10%") -> Iterator[Case]:
-    """The two cases of an experiment exercise: the learner's own ``context["runs"]`` and runs
-    made up so that a constant, a number copied from an output or a formula that fits one run
-    cannot pass.
+                     made_up: Iterable[dict] | dict, made_up_label: str = "made-up runs",
+                     label: str = "your runs") -> Iterator[Case]:
+    """The cases of an experiment exercise: the learner's own ``context["runs"]`` and runs
+    made up so that a constant, a number copied from an output, a formula that fits one run or
+    one that loses the sign cannot pass (several made-up sets, one of them going the other way).
 
     ``needs``: the keys ``runs`` must hold, or how many runs at least. ``missing``: what is
     missing, with ``{}`` for the missing keys (``"runs has no run with beta {}"``).
@@ -292,8 +204,16 @@ def experiment_cases(context: dict, *, needs: Iterable | int, missing: str,
         absent = set(needs) - set(runs)
         if absent:
             raise ValueError(f"{missing.format(sorted(absent))}: run the experiment first")
-    yield Case(args=(runs,), label=label)
-    yield Case(args=(made_up,), label=made_up_label)
+    # The learner's own runs hide the right ratio (it is the question's answer); every set is
+    # also tried with its keys in another order, so an answer that reads the runs by position
+    # (the first run, the last run) cannot pass for one that reads them by their setting.
+    yield Case(args=(runs,), label=label, show_expected=False)
+    yield Case(args=(dict(reversed(list(runs.items()))),), label=label + ", in another order",
+               show_expected=False)
+    for i, runs_made_up in enumerate([made_up] if isinstance(made_up, dict) else made_up):
+        name = made_up_label + (f" {i + 1}" if i else "")
+        yield Case(args=(runs_made_up,), label=name)
+        yield Case(args=(dict(reversed(list(runs_made_up.items()))),), label=name + ", in another order")
 
 
 @dataclass(frozen=True)
@@ -309,6 +229,33 @@ class Verdict:
         return self.status == "correct"
 
 
+#: How many hints of each exercise have been shown in this session.
+_HINTS_SHOWN: dict[str, int] = {}
+
+
+def _first_hint(ex: Exercise) -> str:
+    _HINTS_SHOWN[ex.name] = max(_HINTS_SHOWN.get(ex.name, 0), 1)
+    more = f'\nA further hint: hint("{ex.name}")' if len(ex.hints) > 1 else ""
+    return f"Hint 1 of {len(ex.hints)}: {ex.hints[0]}{more}"
+
+
+def hint(name: str) -> None:
+    """Print the next hint of exercise ``name`` (the first if none was shown yet); the last one
+    stays the last. Hints go from the idea to the step that completes it."""
+    ex = get_exercise(name)
+    level = min(_HINTS_SHOWN.get(name, 0) + 1, len(ex.hints))
+    _HINTS_SHOWN[name] = level
+    last = " (the last)" if level == len(ex.hints) else ""
+    print(f"[{name.replace('.', ' ', 1)}] hint {level} of {len(ex.hints)}{last}: {ex.hints[level - 1]}")
+
+
+def _inputs(ex: Exercise, case: Case, args: tuple) -> str:
+    if not args or not case.show_inputs:
+        return ""
+    names = ex.params + [f"argument {i + 1}" for i in range(len(ex.params), len(args))]
+    return "\n  inputs: " + ", ".join(f"{n} = {_describe(a)}" for n, a in zip(names, args, strict=False))
+
+
 def evaluate(name: str, fn: Any, **context: Any) -> Verdict:
     """Try the learner's ``fn`` on every case of exercise ``name``; never raises for the
     learner's mistakes (only for an unknown exercise name)."""
@@ -318,43 +265,74 @@ def evaluate(name: str, fn: Any, **context: Any) -> Verdict:
         return Verdict(name, "not done", f"{title} not done yet: write {ex.signature} above.")
     if not callable(fn):
         return Verdict(name, "wrong", f"{title} not quite: give the function {ex.signature}, "
-                                      f"not a value ({_show(fn)}).")
+                                      f"not a value ({_show(fn)}).\n{_first_hint(ex)}")
     try:
         cases = list(ex.cases(context))
     except ValueError as err:  # the notebook has not made what the check needs yet
         return Verdict(name, "not done", f"{title} not done yet: {err}.")
+    handed_over = _library_call(fn, ex.forbidden)
+    if handed_over:
+        return Verdict(name, "wrong", f"{title} not quite: your function calls the library's "
+                                      f"{handed_over}, which is the answer itself; write it from the "
+                                      f"pieces the text gives.\n{_first_hint(ex)}")
     for i, case in enumerate(cases, 1):
-        where = f"case {i} of {len(cases)}" + (f" ({case.label})" if case.label else "")
         args = case.build()
+        where = f"case {i} of {len(cases)}" + (f" ({case.label})" if case.label else "")
+        where += _inputs(ex, case, args)
+        rules = _Rules(ex.rel, ex.abs, ex.tensors, ex.dtype,
+                       show_expected=bool(args) and case.show_inputs and case.show_expected)
         try:
             got, got_grads, got_after = _call(fn, args, case)
-        except NotImplementedError:
-            return Verdict(name, "not done", f"{title} not done yet: {ex.function}() still raises "
-                                             "NotImplementedError; write it and run this cell again.")
+        except NotImplementedError as err:
+            where = _raised_in(err) or ex.function
+            return Verdict(name, "not done", f"{title} not done yet: {where}() still raises "
+                                             "NotImplementedError; write it and run its cell again.")
         except Exception as err:  # the learner's code: report it, do not stop the notebook
-            return Verdict(name, "wrong", f"{title} not quite: on {where} your function raised "
-                                          f"{type(err).__name__}: {err}. Hint: {ex.hint}")
+            return Verdict(name, "wrong", f"{title} not quite.\n  On {where}\n  your function raised "
+                                          f"{type(err).__name__}: {err}\n{_first_hint(ex)}")
         if case.expected is not _UNSET:
             expected, exp_grads, exp_after = case.expected, None, None
         else:
             expected, exp_grads, exp_after = _call(ex.reference, case.build(), case)
-        why = _mismatch(got, expected, ex.rel, ex.abs, ex.options, ex.tensors)
+        why = _changed_inputs(ex, case, args)
+        if why is None:
+            why = _mismatch(got, expected, rules, ex.outputs)
+            if why and case.through is None and not ex.outputs and not why.startswith("the "):
+                why = f"your result: {why}"
         if why is None and case.grads:
-            why = _grads_mismatch(got_grads, exp_grads, ex.rel, ex.abs)
+            why = _grads_mismatch(got_grads, exp_grads, [ex.params[j] if j < len(ex.params) else
+                                                         f"argument {j + 1}" for j in case.grads], rules)
         if why is None and case.after is not None:
-            why = _mismatch(got_after, exp_after, ex.rel, ex.abs)
+            why = _mismatch(got_after, exp_after, rules)
             why = why and f"after the call, {why}"
         if why:
-            return Verdict(name, "wrong", f"{title} not quite: on {where}, {why}. Hint: {ex.hint}")
+            return Verdict(name, "wrong", f"{title} not quite.\n  On {where}\n  {why}.\n{_first_hint(ex)}")
     labels = "; ".join(c.label for c in cases if c.label)
     return Verdict(name, "correct", f"{title} correct" + (
         f": agrees with the reference on {len(cases)} cases ({labels})." if len(cases) > 1 else "."))
 
 
+def _raised_in(err: BaseException) -> str | None:
+    """The function whose placeholder raised ``err`` (the innermost frame): the learner's
+    ``best_width`` may be waiting for their ``parzen_log_likelihood``."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    name = tb.tb_frame.f_code.co_name if tb is not None else ""
+    return name if name.isidentifier() else None
+
+
+#: Every call of a case starts from this random state, the learner's and the reference's alike:
+#: a Gaussian posterior's codes, dropout and noise are then the same draws in both.
+CALL_SEED = 1234
+
+
 def _call(fn: Callable, args: tuple, case: Case):
     """Call ``fn``; return its result, the gradients the case asks for, what ``after`` sees."""
     args = tuple(a.requires_grad_(True) if i in case.grads else a for i, a in enumerate(args))
-    out = fn(*args)
+    with torch.random.fork_rng(devices=[]):  # the notebook's own random state is left alone
+        torch.manual_seed(CALL_SEED)
+        out = case.through(fn, args) if case.through is not None else fn(*args)
     grads = None
     if case.grads:
         if not isinstance(out, Tensor) or not out.requires_grad:
@@ -366,14 +344,72 @@ def _call(fn: Callable, args: tuple, case: Case):
     return out, grads, after
 
 
-def _grads_mismatch(got, expected, rel, abs_) -> str | None:
-    for g, e in zip(got, expected, strict=True):
+def _changed_inputs(ex: Exercise, case: Case, args: tuple) -> str | None:
+    """Which input the learner's function changed in place (a tensor, a dict, a list: what a
+    notebook passes in and reads again afterwards), or None. Models and optimisers are meant to
+    change in a training step; their state is compared by the case's ``after``."""
+    if case.through is not None:
+        return None
+    fresh = case.build()
+    names = ex.params + [f"argument {i + 1}" for i in range(len(ex.params), len(args))]
+    for name, used, before in zip(names, args, fresh, strict=False):
+        if isinstance(used, (Tensor, dict, list)):
+            why = _mismatch(used.detach() if isinstance(used, Tensor) else used,
+                            before.detach() if isinstance(before, Tensor) else before, _Rules(0.0, 0.0))
+            if why:
+                return f"your function changed its input {name} in place ({why}); work on a copy"
+    return None
+
+
+def _library_call(fn: Any, forbidden: tuple[str, ...]) -> str | None:
+    """The forbidden library function ``fn`` calls (by any name: imported under another one, or
+    reached through its module or class), or None. Reads the function's code, not its run."""
+    if not forbidden or not hasattr(fn, "__code__"):
+        return None
+    targets = {id(_resolve(path)): path.split(".", 1)[1] for path in forbidden}
+    codes, names = [fn.__code__], set()
+    while codes:
+        code = codes.pop()
+        names |= set(code.co_names) | set(code.co_freevars)
+        codes += [c for c in code.co_consts if hasattr(c, "co_names")]
+    reachable = dict(getattr(fn, "__globals__", {}))
+    for var, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False):
+        try:
+            reachable[var] = cell.cell_contents
+        except ValueError:  # an empty cell
+            pass
+    for name in names:
+        obj = reachable.get(name)
+        found = [obj] + ([getattr(obj, attr, None) for attr in names]
+                         if inspect.ismodule(obj) or inspect.isclass(obj) else [])
+        for candidate in found:
+            if id(candidate) in targets:
+                return targets[id(candidate)]
+    return None
+
+
+def _resolve(path: str) -> Any:
+    """``"aae_utils.models.GaussianEncoder.reparameterise"`` -> that object."""
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ValueError(f"no such object: {path}")
+
+
+def _grads_mismatch(got, expected, names: list[str], rules: _Rules) -> str | None:
+    for g, e, name in zip(got, expected, names, strict=True):
         if g is None:
-            return ("no gradient flows back to an input (was something detached, or computed "
+            return (f"no gradient flows back to {name} (was something detached, or computed "
                     "outside torch?)")
-        why = _tensor_mismatch(g, e, rel, abs_)
+        why = _tensor_mismatch(g, e, _Rules(rules.rel, rules.abs))
         if why:
-            return f"the gradient differs: {why}"
+            return f"the gradient with respect to {name} differs: {why}"
     return None
 
 
@@ -386,9 +422,37 @@ def check(name: str, fn: Any, **context: Any) -> None:
     print(evaluate(name, fn, **context).message)
 
 
+def grade(name: str, fn: Any, **context: Any) -> None:
+    """:func:`check` as an assertion: prints the verdict, and raises ``AssertionError`` with it
+    unless the function is correct. nbgrader's graded cells call this (``make assignments``)."""
+    verdict = evaluate(name, fn, **context)
+    print(verdict.message)
+    if not verdict.passed:
+        raise AssertionError(verdict.message)
+
+
+def own_work(name: str, fn: Any) -> None:
+    """nbgrader's hidden test beside :func:`grade`: the graded function is the learner's own,
+    not the library's (its reference, or any function of ``aae_utils`` or ``torch``) handed in
+    under the exercise's name, which the check itself would pass.
+
+    Raises:
+        AssertionError: naming where the function comes from.
+    """
+    ex = get_exercise(name)
+    module = getattr(fn, "__module__", None) or ""
+    if fn is ex.reference or module.split(".")[0] in {"aae_utils", "torch"}:
+        raise AssertionError(f"{ex.function} is a function of {module or 'the library'}, not one "
+                             "written in the notebook")
+
+
 def yours(name: str, fn: Any, library: Callable | None = None, **context: Any) -> Callable:
     """The learner's ``fn`` once it passes exercise ``name``, else ``library`` (default: the
-    exercise's reference), with a note, so the cells after an unfinished exercise still run."""
+    exercise's reference), with a note, so the cells after an unfinished exercise still run.
+
+    Assign it to a name of its own (``sample = yours("02.reparameterise", reparameterise)``):
+    the learner's function keeps its name, so a later check or grader reads what they wrote.
+    """
     # evaluated again rather than reusing check()'s verdict: every check runs in about a second
     # at most, and a remembered verdict goes stale when the function reads a global changed since
     verdict = evaluate(name, fn, **context)

@@ -19,8 +19,13 @@ def _demo_labels():
 @exercise(
     "00.count_digit", "count_digit(labels, digit)",
     reference=_count_digit,
-    hint="(labels == digit) is a boolean tensor, True where the label is that digit; sum it and "
-         "turn the result into an int.",
+    hints=(
+        "compare all the labels with digit at once: a tensor compared with a number gives a "
+        "tensor of True and False, one per entry. Then count the True entries.",
+        "when booleans are added up, True counts as 1 and False as 0; the sum of a tensor is a "
+        "0-d tensor, and the question asks for a Python int.",
+        "int((labels == digit).sum()).",
+    ),
     rel=0.0, abs=0.0,
     demo=_demo_labels,
     wrong={
@@ -50,8 +55,13 @@ def _zero_fraction(images):
 @exercise(
     "00.zero_fraction", "zero_fraction(images)",
     reference=_zero_fraction,
-    hint="(images == 0) marks the pixels that are exactly zero; turn it into floats (1.0 or 0.0) "
-         "and take the mean over every pixel of every image.",
+    hints=(
+        "a fraction is a count over a total: mark the pixels that are exactly 0, and set their "
+        "number against the number of all the pixels of all the images together.",
+        "a comparison gives True or False per pixel; turned into floats (1.0 and 0.0), their mean "
+        "is the fraction of True ones.",
+        "float((images == 0).float().mean()).",
+    ),
     rel=1e-3, abs=1e-6,
     demo=lambda: {"images": (torch.rand(300, 784, generator=torch.Generator().manual_seed(0))
                              - 0.6).clamp(min=0) / 0.4},
@@ -82,8 +92,13 @@ def _mean_distance(z):
 @exercise(
     "00.mean_distance", "mean_distance(z)",
     reference=_mean_distance,
-    hint="each row of z is one code; its distance from the origin is the square root of the sum "
-         "of its squared coordinates (z.norm(dim=1)); average those distances over the rows.",
+    hints=(
+        "one distance per code (per row of z), then the average of those distances: the distance "
+        "of the average code is something else.",
+        "a row's distance from the origin is the square root of the sum of its squared "
+        "coordinates; torch computes it as a norm along the coordinates' dimension.",
+        "float(z.norm(dim=1).mean()).",
+    ),
     rel=1e-4, abs=1e-6,
     wrong={
         "distance of the mean code": lambda z: float(z.mean(0).norm()),

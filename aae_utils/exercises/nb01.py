@@ -9,10 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..checks import Case, exercise
+from ..checks import Case, after_step, exercise, through_fit
+from ..data import ImageData
 from ..losses import reconstruction_loss
 from ..models import build_model
 from ..phases import reconstruction_phase
+from ..train_config import TrainConfig
 
 
 def _seeded(seed: int, build):
@@ -54,10 +56,15 @@ def _stable(logits, x):
 @exercise(
     "01.bernoulli_nll", "bernoulli_nll(logits, x)",
     reference=_bernoulli_nll,
-    hint="one value per image: minus the sum over its pixels of x log(p) + (1 - x) log(1 - p), "
-         "p = sigmoid(logits), natural log. Stably: "
-         "F.binary_cross_entropy_with_logits(logits, x, reduction='none').sum(1), or "
-         "(softplus(logits) - x * logits).sum(1).",
+    forbidden=("aae_utils.losses.reconstruction_loss",),
+    hints=(
+        "one number per image: the formula's term summed over that image's pixels, in nats. Work "
+        "from the logits themselves, never from sigmoid(logits) passed through a log: a confident "
+        "decoder would give log(0).",
+        "F.softplus(a) = log(1 + e^a) never overflows, and the formula written with it needs only "
+        "the logits and x; the pixels are dimension 1.",
+        "(F.softplus(logits) - x * logits).sum(1).",
+    ),
     rel=1e-4, abs=1e-4,
     wrong={
         "mean over pixels instead of sum": lambda logits, x: (
@@ -81,10 +88,6 @@ def _bernoulli_nll_exercise(context):
 # --- one training step --------------------------------------------------------------------------------
 
 
-def _weights(args):
-    return [p.detach().clone() for p in args[0].parameters()]
-
-
 def _batch(context, seed: int, n: int) -> torch.Tensor:
     images = context.get("images")
     g = torch.Generator().manual_seed(seed)
@@ -105,11 +108,20 @@ def _step_cases(context):
             return model, x.clone(), opt
         return make
 
-    yield Case(make=fresh(0, x16), after=_weights, label="a fresh model's first step, 16 images")
-    yield Case(make=fresh(1, x16, warm=True), after=_weights,
+    after = after_step(gradients=())  # the text asks nothing of the gradients left after the step
+    yield Case(make=fresh(0, x16), after=after, label="a fresh model's first step, 16 images")
+    yield Case(make=fresh(1, x16, warm=True), after=after,
                label="after a step already taken (its gradients still stored)")
-    yield Case(make=fresh(2, x50, latent_dim=3, hidden=(16, 16), warm=True), after=_weights,
+    yield Case(make=fresh(2, x50, latent_dim=3, hidden=(16, 16), warm=True), after=after,
                label="50 images, a 3-D code, two hidden layers")
+
+    def fit_args():
+        images = _batch(context, 4, 200)
+        data = ImageData(images, torch.zeros(len(images), dtype=torch.long))
+        return _tiny_ae(3).train(), data, TrainConfig(epochs=1, batch_size=50, seed=3)
+
+    yield Case(make=fit_args, through=through_fit("reconstruction"), show_inputs=False,
+               label="one epoch of fit() with your step in it (4 steps)")
 
 
 def _bad_step(*, zero=True, step=True, step_first=False, reduction="mean", code="code"):
@@ -133,9 +145,15 @@ def _bad_step(*, zero=True, step=True, step_first=False, reduction="mean", code=
     "01.training_step", "training_step(model, x, opt)",
     tensors=True,
     reference=reconstruction_phase,
-    hint="z = model.code(x) (with gradients; model.encode has none); logits = model.decoder(z); "
-         "loss = the mean over the batch of the per-image loss; then opt.zero_grad(), "
-         "loss.backward(), opt.step() in that order; return loss.detach().",
+    forbidden=("aae_utils.phases.reconstruction_phase",),
+    hints=(
+        "the step has two halves: a loss computed with gradients all the way from the encoder "
+        "through the decoder, then the three optimiser calls in the order the text gives them.",
+        "model.code(x) keeps the graph (model.encode does not); the loss is the batch mean of the "
+        "per-image loss; backward adds to whatever .grad already holds, so clear it first.",
+        "loss = reconstruction_loss(model.decoder(model.code(x)), x); opt.zero_grad(); "
+        "loss.backward(); opt.step(); return loss.detach().",
+    ),
     rel=1e-4, abs=1e-5,
     wrong={
         "forgot opt.zero_grad()": _bad_step(zero=False),
@@ -179,9 +197,15 @@ def _demo_model_context():
 @exercise(
     "01.loss_per_digit", "loss_per_digit(model, images, labels)",
     reference=_loss_per_digit,
-    hint="the per-image loss of model.decoder(model.encoder(images)) against images (sum over "
-         "pixels, in nats), then for each d in range(10) the mean over the images whose label "
-         "is d: a tensor of shape (10,).",
+    hints=(
+        "two steps: a loss for every image (decode its code and compare with the image), then an "
+        "average of those losses within each digit, ten numbers.",
+        "the library's reconstruction_loss with reduction='none' gives one loss per image; a "
+        "boolean mask labels == d picks digit d's images; do it for every d and stack the ten "
+        "means.",
+        "per_image = reconstruction_loss(model.decoder(model.encoder(images)), images, "
+        "reduction='none'); torch.stack([per_image[labels == d].mean() for d in range(10)]).",
+    ),
     rel=1e-4, abs=1e-3,
     demo=_demo_model_context,
     wrong={
@@ -244,8 +268,13 @@ def _designed_codes(stds_of: dict[int, tuple[float, float]], seed: int = 4, far:
 @exercise(
     "01.widest_digit", "widest_digit(codes, labels)",
     reference=_widest_digit,
-    hint="for each d in range(10), codes[labels == d].var(0).sum() (the variance of z1 plus that "
-         "of z2); return the digit with the largest, as an int.",
+    hints=(
+        "measure each digit's spread as the text defines it (the variance of z1 plus the variance "
+        "of z2, over that digit's codes), then answer with the digit, not with its spread.",
+        "codes[labels == d] are digit d's codes; .var(0) gives one variance per coordinate; "
+        "argmax over the ten spreads is the digit.",
+        "int(torch.stack([codes[labels == d].var(0).sum() for d in range(10)]).argmax()).",
+    ),
     rel=0.0, abs=0.0,
     demo=_demo_model_context,
     wrong={
@@ -295,8 +324,12 @@ def _partly_frozen():
 @exercise(
     "01.count_params", "count_params(module)",
     reference=_count_params,
-    hint="module.parameters() gives every weight and bias tensor; add up p.numel() over those "
-         "with p.requires_grad (a frozen one is not trainable).",
+    hints=(
+        "every weight and bias tensor counts with all its entries, but only if it trains.",
+        "module.parameters() yields the tensors; p.numel() is a tensor's number of entries and "
+        "p.requires_grad says whether it trains.",
+        "sum(p.numel() for p in module.parameters() if p.requires_grad).",
+    ),
     rel=0.0, abs=0.0,
     demo=_demo_model_context,
     wrong={

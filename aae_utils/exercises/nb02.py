@@ -32,8 +32,15 @@ def _reparameterise(mu, logvar, eps):
 @exercise(
     "02.reparameterise", "reparameterise(mu, logvar, eps)",
     reference=_reparameterise,
-    hint="z = mu + sigma * eps with sigma = exp(logvar / 2); use torch operations so gradients "
-         "reach mu and logvar.",
+    forbidden=("aae_utils.models.GaussianEncoder.reparameterise",),
+    hints=(
+        "make a sample of N(mu, sigma^2) from standard-normal noise: scale eps by the standard "
+        "deviation and shift it by the mean, with torch operations, so that gradients reach mu "
+        "and logvar.",
+        "logvar is the log of the variance; the standard deviation is the square root of the "
+        "variance, which one exponential of logvar gives.",
+        "mu + torch.exp(0.5 * logvar) * eps.",
+    ),
     wrong={
         "forgotten sigma": lambda mu, logvar, eps: mu + eps,
         "variance for sigma": lambda mu, logvar, eps: mu + torch.exp(logvar) * eps,
@@ -52,8 +59,14 @@ def _kl_per_example(mu, logvar):
 @exercise(
     "02.gaussian_kl", "gaussian_kl(mu, logvar)",
     reference=_kl_per_example,
-    hint="one value per row: 0.5 * sum over the code's dimensions of "
-         "(mu^2 + sigma^2 - log sigma^2 - 1), with sigma^2 = exp(logvar).",
+    forbidden=("aae_utils.losses.gaussian_kl",),
+    hints=(
+        "the KL between two diagonal Gaussians is a sum over the code's dimensions of one term "
+        "per dimension (the text's formula), so one value per row.",
+        "the term uses the variance, exp(logvar), and the log of the variance, which is logvar "
+        "itself; mind the factor 1/2 and the -1.",
+        "0.5 * (mu**2 + logvar.exp() - logvar - 1).sum(1).",
+    ),
     wrong={
         "sign of the log term": lambda mu, logvar: 0.5 * (mu**2 + logvar.exp() + logvar - 1).sum(1),
         "sigma for sigma^2": lambda mu, logvar: 0.5 * (mu**2 + (0.5 * logvar).exp() - logvar - 1).sum(1),
@@ -71,7 +84,13 @@ def _kl_cases(context):
 @exercise(
     "02.kl_by_hand", "kl_by_hand()",
     reference=lambda: 0.5 * (1 + 1 - math.log(1) - 1) + 0.5 * (0 + 4 - math.log(4) - 1),
-    hint="per dimension (mu^2 + sigma^2 - log sigma^2 - 1) / 2, natural log, then add the two.",
+    hints=(
+        "work dimension by dimension with the closed-form KL term, then add the two dimensions; "
+        "the answer is in nats.",
+        "dimension 1 has mean 1 and variance 1; dimension 2 has mean 0 and variance 4 (so the log "
+        "of its variance is log 4, a natural log).",
+        "0.5 * (1 + 1 - log 1 - 1) + 0.5 * (0 + 4 - log 4 - 1).",
+    ),
     rel=0, abs=0.005,  # the question asks for two decimals
     wrong={
         "no -1": lambda: 0.5 * (1 + 1 - 0) + 0.5 * (0 + 4 - math.log(4)),
@@ -86,8 +105,13 @@ def _kl_by_hand_cases(context):
 @exercise(
     "02.dz_dlogvar", "dz_dlogvar()",
     reference=lambda: 2.0 * 3.0 / 2,
-    hint="sigma = exp(logvar / 2), so d sigma / d logvar = sigma / 2; here sigma = 3. "
-         "Multiply by eps.",
+    hints=(
+        "z depends on logvar only through sigma: use the chain rule, dz/dlogvar = dz/dsigma times "
+        "dsigma/dlogvar.",
+        "dz/dsigma is eps; sigma = exp(logvar / 2), whose derivative with respect to logvar is "
+        "half of sigma itself.",
+        "eps * sigma / 2, with eps = 2 and sigma = exp(log(9) / 2).",
+    ),
     rel=1e-3,
     wrong={
         "forgotten sigma (eps / 2)": lambda: 1.0,
@@ -112,8 +136,14 @@ def _average_kl(encoder, images):
 @exercise(
     "02.average_kl", "average_kl(encoder, images)",
     reference=_average_kl,
-    hint="encoder(images) returns (mu, logvar); their KL per image, averaged over the images, "
-         "as a float.",
+    hints=(
+        "the encoder gives every image its own Gaussian: compute each one's KL from N(0, I), then "
+        "average over the images, with no gradients needed.",
+        "encoder(images) returns (mu, logvar); your gaussian_kl (or the library's, with "
+        "reduction='none') gives one KL per row.",
+        "with torch.no_grad(): mu, logvar = encoder(images); the mean of the per-row KL, as a "
+        "float (.item()).",
+    ),
     rel=1e-4,
     demo=_demo_encoder_context,
     wrong={
@@ -135,9 +165,13 @@ def _average_kl_cases(context):
 @exercise(
     "02.beta_experiment", "kl_ratio(runs)",
     reference=lambda runs: runs[1.0]["kl"] / runs[4.0]["kl"],
-    hint="runs[beta]['kl'] is the test KL of the run with that beta: how many times smaller is "
-         "it at beta = 4 than at beta = 1?",
-    rel=0.1,
+    hints=(
+        "the question is a ratio of your two measured KLs: how many times smaller the KL is with "
+        "beta = 4 than with beta = 1.",
+        "runs[beta] holds that run's numbers; its 'kl' is the test KL.",
+        "runs[1.0]['kl'] / runs[4.0]['kl'].",
+    ),
+    rel=1e-6,  # the reference reads the same runs: nothing to tolerate
     demo=lambda: {"runs": {1.0: {"kl": 6.1, "recon": 140.0}, 4.0: {"kl": 2.3, "recon": 158.0}}},
     wrong={
         "inverse ratio": lambda runs: runs[4.0]["kl"] / runs[1.0]["kl"],
@@ -148,5 +182,8 @@ def _average_kl_cases(context):
 def _beta_cases(context):
     yield from experiment_cases(
         context, needs={1.0, 4.0}, missing="runs has no run with beta {}",
-        made_up={1.0: {"kl": 6.0, "recon": 150.0}, 4.0: {"kl": 1.5, "recon": 170.0},
-                 8.0: {"kl": 0.5, "recon": 190.0}})
+        made_up=[{1.0: {"kl": 6.0, "recon": 150.0}, 4.0: {"kl": 1.5, "recon": 170.0},
+                  8.0: {"kl": 0.5, "recon": 190.0}},
+                 # the other way round, with a third beta: only runs[1.0] / runs[4.0] passes
+                 {0.5: {"kl": 3.0, "recon": 150.0}, 1.0: {"kl": 2.0, "recon": 160.0},
+                  4.0: {"kl": 2.5, "recon": 150.0}}])

@@ -3,13 +3,18 @@ loss, the optimal discriminator, stochastic codes, and the generator-loss experi
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 
 from .. import phases
-from ..checks import Case, exercise, experiment_cases
+from ..checks import Case, after_step, exercise, experiment_cases, through_fit
+from ..data import ImageData
 from ..losses import discriminator_accuracy, discriminator_loss
 from ..models import build_model
+from ..priors import GaussianPrior
+from ..train_config import TrainConfig
 
 # --- the two adversarial phases -----------------------------------------------------------------
 
@@ -27,17 +32,35 @@ def _images(seed: int, n: int) -> torch.Tensor:
     return torch.rand(n, 784, generator=torch.Generator().manual_seed(seed))
 
 
-def _weights(args: tuple) -> list[torch.Tensor]:
-    """Every weight of the model (encoder, decoder, discriminator) after the call."""
-    return [p.detach().clone() for p in args[0].parameters()]
+def _fit_args(seed: int, latent_dim: int = 2, posterior: str = "deterministic"):
+    """A tiny AAE, 1,600 random black-and-white images and one epoch of batches of 100 (the
+    notebook's size): sixteen steps of the engine with the learner's phase in it."""
+    g = torch.Generator().manual_seed(seed)
+    images = (torch.rand(1600, 784, generator=g) > 0.7).float()
+    data = ImageData(images, torch.randint(10, (1600,), generator=g))
+    config = TrainConfig(epochs=1, batch_size=100, lr=1e-3, seed=seed)
+    return _tiny_aae(seed, latent_dim, posterior), data, config, {"prior": GaussianPrior(latent_dim)}
 
 
-def _disc_args(seed: int, latent_dim: int, n: int, n_prior: int, second_step: bool = False):
-    model = _tiny_aae(seed, latent_dim)
-    opt = torch.optim.Adam(model.discriminator.parameters(), lr=0.01)
+def _disc_args(seed: int, latent_dim: int, n: int, n_prior: int, second_step: bool = False,
+               posterior: str = "deterministic", confident: bool = False, scale: float = 1.5,
+               sgd: bool = False):
+    """A small AAE, images, prior samples and an Adam (or, with ``sgd``, plain SGD, whose step
+    grows with the gradient) over the discriminator. ``confident``: the discriminator has
+    already learnt to tell the prior (moved to 3) from the codes, so it is right about almost
+    every sample; ``scale``: the prior samples' spread (large: large gradients)."""
+    model = _tiny_aae(seed, latent_dim, posterior)
+    params = model.discriminator.parameters()
+    opt = torch.optim.SGD(params, lr=0.01) if sgd else torch.optim.Adam(params, lr=0.01)
     g = torch.Generator().manual_seed(seed + 1)
     x = torch.rand(n, 784, generator=g)
-    prior_samples = 1.5 * torch.randn(n_prior, latent_dim, generator=g)
+    shift = 3.0 if confident else 0.0
+    prior_samples = shift + scale * torch.randn(n_prior, latent_dim, generator=g)
+    if confident:
+        with torch.random.fork_rng(devices=[]):
+            for _ in range(40):
+                phases.discriminator_phase(model, torch.rand(n, 784, generator=g),
+                                           shift + scale * torch.randn(n_prior, latent_dim, generator=g), opt)
     if second_step:
         # One step taken before (Adam has a state), then a generator step that did not freeze
         # the discriminator: its weights hold gradients that this phase must not add to its own.
@@ -47,20 +70,24 @@ def _disc_args(seed: int, latent_dim: int, n: int, n_prior: int, second_step: bo
     return model, x, prior_samples, opt
 
 
-def _bad_disc_phase(loss_fn, *, step=True, zero=True, accuracy=discriminator_accuracy):
+def _bad_disc_phase(loss_fn, *, step=True, zero=True, accuracy=discriminator_accuracy,
+                    no_grad=True, codes_of="code", skip_above=None, clip=None):
     """A discriminator phase with one thing wrong (for the catalogue of wrong answers)."""
 
     def phase(model, x, prior_samples, opt):
-        with torch.no_grad():
-            codes = model.code(x)
+        with torch.no_grad() if no_grad else contextlib.nullcontext():
+            codes = getattr(model, codes_of)(x)
         real, fake = model.discriminator(prior_samples), model.discriminator(codes)
         loss = loss_fn(real, fake)
         if zero:
             opt.zero_grad()
         loss.backward()
-        if step:
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.discriminator.parameters(), clip)
+        right = accuracy(real, fake)
+        if step and (skip_above is None or right < skip_above):
             opt.step()
-        return loss.detach(), accuracy(real, fake)
+        return loss.detach(), right
 
     return phase
 
@@ -73,11 +100,20 @@ def _ok_d_loss(real, fake):
     "03.discriminator_phase", "discriminator_phase(model, x, prior_samples, opt)",
     tensors=True,
     reference=phases.discriminator_phase,
-    hint="codes = model.code(x) without gradients; logits of model.discriminator for the prior "
-         "samples (label 1, loss softplus(-l)) and for the codes (label 0, loss softplus(l)), "
-         "each averaged over its own batch; opt.zero_grad() before loss.backward() (the model may "
-         "hold gradients from another phase), then opt.step(); return "
-         "(loss.detach(), discriminator_accuracy(real_logits, fake_logits)).",
+    forbidden=("aae_utils.phases.discriminator_phase",),
+    hints=(
+        "the discriminator learns to tell prior samples (real) from codes (fake); in this phase "
+        "only the discriminator moves, so the encoder must neither change nor collect gradients, "
+        "and the step is one optimiser step on the discriminator's loss.",
+        "compute the codes under torch.no_grad(); the loss is the text's L_D on the "
+        "discriminator's logits of the prior samples and of the codes (in logits, a softplus per "
+        "sample); clear the stored gradients before backward; return the detached loss and "
+        "discriminator_accuracy(real, fake).",
+        "with torch.no_grad(): codes = model.code(x); real = model.discriminator(prior_samples); "
+        "fake = model.discriminator(codes); loss = F.softplus(-real).mean() + "
+        "F.softplus(fake).mean(); opt.zero_grad(); loss.backward(); opt.step(); return "
+        "loss.detach(), discriminator_accuracy(real, fake).",
+    ),
     wrong={
         "real and fake labels swapped": _bad_disc_phase(
             lambda r, f: F.softplus(r).mean() + F.softplus(-f).mean()),
@@ -93,19 +129,38 @@ def _ok_d_loss(real, fake):
         "forgot opt.zero_grad()": _bad_disc_phase(_ok_d_loss, zero=False),
         "accuracy with real and fake swapped": _bad_disc_phase(
             _ok_d_loss, accuracy=lambda r, f: discriminator_accuracy(f, r)),
+        "codes computed with gradients (no torch.no_grad(): the encoder's gradients are left "
+        "dirty)": _bad_disc_phase(_ok_d_loss, no_grad=False),
+        "no step once the discriminator is right about 70% of the samples": _bad_disc_phase(
+            _ok_d_loss, skip_above=0.7),
+        "gradients clipped to norm 1": _bad_disc_phase(_ok_d_loss, clip=1.0),
+        "the posterior means (model.encode) for the codes": _bad_disc_phase(_ok_d_loss, codes_of="encode"),
+        "the model left in eval mode": lambda model, x, prior_samples, opt: _bad_disc_phase(_ok_d_loss)(
+            model.eval(), x, prior_samples, opt),
     },
 )
 def _disc_phase_cases(context):
-    yield Case(make=lambda: _disc_args(10, 2, 16, 16), after=_weights,
+    after = after_step(gradients=("encoder",))  # the encoder must not collect gradients here
+    yield Case(make=lambda: _disc_args(10, 2, 16, 16), after=after,
                label="2-D codes, 16 images, 16 prior samples")
-    yield Case(make=lambda: _disc_args(11, 3, 37, 23), after=_weights,
+    yield Case(make=lambda: _disc_args(11, 3, 37, 23), after=after,
                label="3-D codes, 37 images, 23 prior samples")
-    yield Case(make=lambda: _disc_args(12, 2, 24, 40, second_step=True), after=_weights,
+    yield Case(make=lambda: _disc_args(12, 2, 24, 40, second_step=True), after=after,
                label="a second step, with gradients left on the discriminator by an earlier phase")
+    yield Case(make=lambda: _disc_args(14, 2, 100, 100), after=after, label="the notebook's batch of 100")
+    yield Case(make=lambda: _disc_args(15, 2, 100, 100, confident=True), after=after,
+               label="a discriminator that is already right about almost every sample")
+    yield Case(make=lambda: _disc_args(16, 2, 32, 32, scale=40.0, sgd=True), after=after,
+               label="prior samples 40 times wider than the codes (large gradients), plain SGD")
+    yield Case(make=lambda: _disc_args(17, 2, 20, 20, posterior="gaussian"), after=after,
+               label="a Gaussian-posterior AAE (its codes are samples)")
+    yield Case(make=lambda: _fit_args(13), through=through_fit("discriminator"), show_inputs=False,
+               label="one epoch of fit() with your phase in it (16 steps of 100 images)")
 
 
-def _gen_args(seed: int, latent_dim: int, n: int, second_step: bool = False):
-    model = _tiny_aae(seed, latent_dim)
+def _gen_args(seed: int, latent_dim: int, n: int, second_step: bool = False,
+              posterior: str = "deterministic"):
+    model = _tiny_aae(seed, latent_dim, posterior)
     opt = torch.optim.Adam(model.encoder.parameters(), lr=0.01)
     x = _images(seed + 1, n)
     if second_step:
@@ -118,8 +173,11 @@ def _gen_args(seed: int, latent_dim: int, n: int, second_step: bool = False):
     return model, x, opt
 
 
-def _bad_gen_phase(loss_fn, *, step=True, zero=True):
+def _bad_gen_phase(loss_fn, *, step=True, zero=True, freeze_for_good=False):
     def phase(model, x, opt):
+        if freeze_for_good:
+            for p in model.discriminator.parameters():
+                p.requires_grad_(False)
         loss = loss_fn(model.discriminator(model.code(x)))
         if zero:
             opt.zero_grad()
@@ -139,10 +197,16 @@ def _ok_g_loss(fake):
     "03.generator_phase", "generator_phase(model, x, opt)",
     tensors=True,
     reference=phases.generator_phase,
-    hint="logits = model.discriminator(model.code(x)) with gradients (the encoder must learn); "
-         "the non-saturating loss -log D = softplus(-logits), averaged; opt.zero_grad() before "
-         "loss.backward() (the encoder may hold gradients from another phase), then opt.step(); "
-         "return loss.detach().",
+    forbidden=("aae_utils.phases.generator_phase",),
+    hints=(
+        "the encoder learns to make its codes pass for prior samples: the discriminator should "
+        "call them real, and the gradient must reach the encoder through the codes.",
+        "the non-saturating loss is -log D of the codes, which in logits is a softplus, averaged "
+        "over the batch; only the encoder's optimiser steps, after its stored gradients are "
+        "cleared.",
+        "logits = model.discriminator(model.code(x)); loss = F.softplus(-logits).mean(); "
+        "opt.zero_grad(); loss.backward(); opt.step(); return loss.detach().",
+    ),
     wrong={
         "minimax loss log(1 - D)": _bad_gen_phase(lambda f: -F.softplus(f).mean()),
         "sign error": _bad_gen_phase(lambda f: -_ok_g_loss(f)),
@@ -155,13 +219,21 @@ def _ok_g_loss(fake):
         "forgot opt.zero_grad()": _bad_gen_phase(_ok_g_loss, zero=False),
         "codes detached (the encoder gets no gradient)": lambda model, x, opt: _bad_gen_phase(
             _ok_g_loss)(_Detached(model), x, opt),
+        "the discriminator frozen and never unfrozen": _bad_gen_phase(_ok_g_loss, freeze_for_good=True),
     },
 )
 def _gen_phase_cases(context):
-    yield Case(make=lambda: _gen_args(20, 2, 16), after=_weights, label="2-D codes, 16 images")
-    yield Case(make=lambda: _gen_args(21, 3, 41), after=_weights, label="3-D codes, 41 images")
-    yield Case(make=lambda: _gen_args(22, 2, 24, second_step=True), after=_weights,
+    # the discriminator's gradients are not compared: freezing it or not is the learner's choice
+    after = after_step(gradients=())
+    yield Case(make=lambda: _gen_args(20, 2, 16), after=after, label="2-D codes, 16 images")
+    yield Case(make=lambda: _gen_args(21, 3, 41), after=after, label="3-D codes, 41 images")
+    yield Case(make=lambda: _gen_args(22, 2, 24, second_step=True), after=after,
                label="a second step, with the reconstruction phase's gradients on the encoder")
+    yield Case(make=lambda: _gen_args(24, 2, 100), after=after, label="the notebook's batch of 100")
+    yield Case(make=lambda: _gen_args(25, 2, 20, posterior="gaussian"), after=after,
+               label="a Gaussian-posterior AAE (its codes are samples)")
+    yield Case(make=lambda: _fit_args(23, 3), through=through_fit("generator"), show_inputs=False,
+               label="one epoch of fit() with your phase in it (16 steps of 100 images)")
 
 
 class _Detached:
@@ -185,8 +257,14 @@ def _d_loss(real_logits, fake_logits):
 @exercise(
     "03.discriminator_loss", "discriminator_loss(real_logits, fake_logits)",
     reference=_d_loss,
-    hint="-log D(z') = softplus(-l) for each prior sample, -log(1 - D(q(x))) = softplus(l) for "
-         "each code; average each batch on its own (they may differ in size), then add.",
+    forbidden=("aae_utils.losses.discriminator_loss",),
+    hints=(
+        "two averages, one per batch: the loss of calling each prior sample real, plus the loss "
+        "of calling each code fake (the two batches may differ in size).",
+        "in logits, -log D is a softplus of minus the logit, and -log(1 - D) a softplus of the "
+        "logit.",
+        "F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean().",
+    ),
     wrong={
         "real and fake labels swapped": lambda r, f: F.softplus(r).mean() + F.softplus(-f).mean(),
         "missing minus sign": lambda r, f: -(F.softplus(-r).mean() + F.softplus(f).mean()),
@@ -194,15 +272,20 @@ def _d_loss(real_logits, fake_logits):
         "sum instead of mean": lambda r, f: F.softplus(-r).sum() + F.softplus(f).sum(),
         "one mean over both batches": lambda r, f: torch.cat(
             [F.softplus(-r), F.softplus(f)]).mean(),
+        "a Python float (.item(): nothing can be trained with it)": lambda r, f: (
+            F.softplus(-r).mean() + F.softplus(f).mean()).item(),
+        "a detached loss": lambda r, f: (F.softplus(-r).mean() + F.softplus(f).mean()).detach(),
     },
 )
 def _d_loss_cases(context):
+    # a loss must pass gradients back to the logits: a float, .item() or a detached loss
+    # cannot train anything
     yield Case(args=(torch.tensor([2.0, -1.0]), torch.tensor([0.0, -3.0])),
-               label="the logits of the question")
+               label="the logits of the question", grads=(0, 1), show_expected=False)
     g = torch.Generator().manual_seed(3)
     for n_real, n_fake in [(5, 5), (7, 3), (1, 4), (64, 100)]:
         yield Case(args=(2 * torch.randn(n_real, generator=g), 2 * torch.randn(n_fake, generator=g)),
-                   label=f"{n_real} and {n_fake} random logits")
+                   label=f"{n_real} and {n_fake} random logits", grads=(0, 1))
 
 
 # --- exercise 2: the optimal discriminator --------------------------------------------------------
@@ -211,17 +294,25 @@ def _d_loss_cases(context):
 @exercise(
     "03.optimal_discriminator", "optimal_discriminator(p, q)",
     reference=lambda p, q: p / (p + q),
-    hint="at one z, maximise p log D + q log(1 - D) over D: the derivative p / D - q / (1 - D) "
-         "is zero where D (p + q) = p.",
+    hints=(
+        "at one z the discriminator's objective, p log D + q log(1 - D), is a function of the "
+        "number D alone: find where its derivative is zero.",
+        "the derivative with respect to D is p / D - q / (1 - D).",
+        "setting it to zero gives D (p + q) = p; solve for D.",
+    ),
     wrong={
         "the codes' share q / (p + q)": lambda p, q: q / (p + q),
         "the density ratio p / q": lambda p, q: p / q,
         "always 1/2 (a fooled discriminator)": lambda p, q: 0.5,
+        "kept within [0.01, 0.99]": lambda p, q: (p / (p + q)).clamp(0.01, 0.99) if torch.is_tensor(p)
+        else min(max(p / (p + q), 0.01), 0.99),
     },
 )
 def _optimal_cases(context):
-    yield Case(args=(0.3, 0.1), label="p = 0.3, q = 0.1")
+    yield Case(args=(0.3, 0.1), label="p = 0.3, q = 0.1: the text's question", show_expected=False)
     yield Case(args=(0.02, 0.5), label="p = 0.02, q = 0.5")
+    yield Case(args=(1e-4, 0.8), label="p = 0.0001, q = 0.8: almost surely a code")
+    yield Case(args=(0.9, 1e-5), label="p = 0.9, q = 0.00001: almost surely a prior sample")
     g = torch.Generator().manual_seed(4)
     yield Case(args=(torch.rand(6, generator=g) + 0.01, torch.rand(6, generator=g) + 0.01),
                label="tensors of 6 densities")
@@ -243,8 +334,13 @@ def _demo_models():
 @exercise(
     "03.codes_differ", "codes_differ(model, x)",
     reference=_codes_differ,
-    hint="call model.code(x) twice on the same images and say whether any entry differs "
-         "(True or False).",
+    hints=(
+        "do not read the model's settings: ask the model twice for the codes of the same images "
+        "and compare the two answers.",
+        "model.code(x) draws the codes (with fresh noise when the posterior is Gaussian); if any "
+        "entry differs the answer is True; answer with a bool.",
+        "bool((model.code(x) != model.code(x)).any()), under torch.no_grad().",
+    ),
     demo=_demo_models,
     wrong={
         "always True": lambda model, x: True,
@@ -254,6 +350,10 @@ def _demo_models():
             (model.code(x[:1]) != model.code(x[-1:])).any()),
         "the posterior's name read, codes never compared": lambda model, x: (
             model.posterior == "gaussian"),
+        "every entry must differ (all, not any)": lambda model, x: bool(
+            (model.code(x) != model.code(x)).all()),
+        "a difference above 0.1 counted": lambda model, x: bool(
+            ((model.code(x) - model.code(x)).abs() > 0.1).any()),
     },
 )
 def _codes_differ_cases(context):
@@ -265,20 +365,27 @@ def _codes_differ_cases(context):
     yield Case(args=(det, images[:1]), label="the deterministic AAE, one image")
     yield Case(args=(gauss, images[:50]), label="the Gaussian-posterior AAE, 50 images")
     yield Case(args=(det, images[:50]), label="the deterministic AAE, 50 images")
-    demo = _demo_models()
-    yield Case(args=(demo["gaussian_model"], demo["images"][:7]),
+    # each case builds its own model: the collapsed one must not change the one before it
+    yield Case(args=(_tiny_aae(33, 2, "gaussian").eval(), _images(34, 7)),
                label="another Gaussian-posterior AAE, 7 random images")
-    yield Case(args=(_collapsed(demo["gaussian_model"]), demo["images"][:7]),
+    yield Case(args=(_collapsed(_tiny_aae(35, 2, "gaussian").eval()), _images(36, 7)),
                label="a Gaussian-posterior AAE whose variances have shrunk to 0")
+    yield Case(args=(_collapsed(_tiny_aae(37, 3, "gaussian").eval(), dims=[0]), _images(38, 7)),
+               label="a Gaussian-posterior AAE with one of its 3 variances shrunk to 0")
+    yield Case(args=(_collapsed(_tiny_aae(39, 2, "gaussian").eval(), logvar=-18.0), _images(40, 7)),
+               label="a Gaussian-posterior AAE with tiny variances (sigma 0.0001)")
 
 
-def _collapsed(model):
-    """The same Gaussian-posterior AAE with log-variance -200 everywhere: sigma = exp(-100) is
-    too small to change mu in float32, so its codes are deterministic though its posterior is
-    called "gaussian" (nothing in an AAE's losses stops its variances shrinking towards 0)."""
+def _collapsed(model, dims=None, logvar: float = -200.0):
+    """The same Gaussian-posterior AAE with log-variance ``logvar`` in the code dimensions
+    ``dims`` (default: all). At -200, sigma = exp(-100) is too small to change mu in float32, so
+    those coordinates are deterministic though the posterior is called "gaussian" (nothing in an
+    AAE's losses stops its variances shrinking towards 0); at -18, sigma = 0.0001, small but
+    still seen."""
+    rows = slice(None) if dims is None else dims
     with torch.no_grad():
-        model.encoder.logvar.weight.zero_()
-        model.encoder.logvar.bias.fill_(-200.0)
+        model.encoder.logvar.weight[rows] = 0.0
+        model.encoder.logvar.bias[rows] = logvar
     return model
 
 
@@ -288,9 +395,13 @@ def _collapsed(model):
 @exercise(
     "03.generator_experiment", "distance_ratio(runs)",
     reference=lambda runs: runs["minimax"]["hist"] / runs["non_saturating"]["hist"],
-    hint="runs[loss]['hist'] is the histogram distance of that run's test codes to the prior: "
-         "divide the minimax run's by the non-saturating run's.",
-    rel=0.1,
+    hints=(
+        "a ratio of two measured distances: how many times farther from the prior the minimax "
+        "run's codes are than the non-saturating run's.",
+        "runs[loss]['hist'] is that run's histogram distance of its test codes to the prior.",
+        "runs['minimax']['hist'] / runs['non_saturating']['hist'].",
+    ),
+    rel=1e-6,  # the reference reads the same runs: nothing to tolerate
     demo=lambda: {"runs": {"non_saturating": {"hist": 0.25, "disc_acc": 0.54},
                            "minimax": {"hist": 0.46, "disc_acc": 0.67}}},
     wrong={
@@ -298,10 +409,17 @@ def _collapsed(model):
         "difference": lambda runs: runs["minimax"]["hist"] - runs["non_saturating"]["hist"],
         "ratio of the discriminator's accuracies": lambda runs: (
             runs["minimax"]["disc_acc"] / runs["non_saturating"]["disc_acc"]),
+        "the larger distance over the smaller": lambda runs: (
+            max(r["hist"] for r in runs.values()) / min(r["hist"] for r in runs.values())),
+        "the second run over the first, by position": lambda runs: (
+            list(runs.values())[1]["hist"] / list(runs.values())[0]["hist"]),
     },
 )
 def _experiment_cases(context):
     yield from experiment_cases(
         context, needs={"non_saturating", "minimax"}, missing="runs has no {} run",
-        made_up={"non_saturating": {"hist": 0.2, "disc_acc": 0.55},
-                 "minimax": {"hist": 0.7, "disc_acc": 0.8}})
+        made_up=[{"non_saturating": {"hist": 0.2, "disc_acc": 0.55},
+                  "minimax": {"hist": 0.7, "disc_acc": 0.8}},
+                 # the minimax run closer to the prior: the ratio below 1
+                 {"minimax": {"hist": 0.3, "disc_acc": 0.6},
+                  "non_saturating": {"hist": 0.5, "disc_acc": 0.7}}])

@@ -1,6 +1,6 @@
 """Notebook 04's exercises: sampling the mixture prior, the discriminator's label input with its
-"no label" slot, reading the code space (which component, which digit) and how many labels
-the discriminator needs."""
+"no label" slot, reading the code space (which component, which digit), the Monte Carlo KL that
+lets a VAE use a prior with a density, and how many labels the discriminator needs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from ..checks import Case, exercise, experiment_cases
 from ..engine import _disc_cond
 from ..models import AdversarialAutoencoder
-from ..priors import GaussianMixturePrior
+from ..priors import GaussianMixturePrior, GaussianPrior
 
 # --- the mixture sampler -------------------------------------------------------------------------
 
@@ -54,9 +54,17 @@ def _swapped_cos_sin(labels, eps, num_components=10, radius=4.0, radial_std=1.0,
     "04.sample_mixture",
     "sample_mixture(labels, eps, num_components=10, radius=4.0, radial_std=1.0, tangential_std=0.25)",
     reference=_sample_mixture,
-    hint="angle a_k = 2*pi*k/K in radians; u_k = (cos a_k, sin a_k), v_k = (-sin a_k, cos a_k); "
-         "z = radius*u_k + radial_std*eps[:, 0]*u_k + tangential_std*eps[:, 1]*v_k (stds, not "
-         "variances; eps[:, 0] goes along the ray).",
+    hints=(
+        "each label picks its component: a point on the circle at that component's angle, plus "
+        "noise along the ray (radial) and across it (tangential), each scaled by its own standard "
+        "deviation.",
+        "angles are in radians, component k at a fraction k/K of a full turn from the positive z1 "
+        "axis; the ray's direction is (cos a, sin a) and the direction across it (-sin a, cos a); "
+        "eps[:, 0] goes along the ray.",
+        "with a = 2 * math.pi * labels / num_components, u = (cos a, sin a) and v = (-sin a, cos "
+        "a) per row: z = radius * u + radial_std * eps[:, :1] * u + tangential_std * eps[:, 1:] * "
+        "v.",
+    ),
     wrong={
         "angle off by one class, 2 pi (k+1)/K": _mixture_with(lambda k, K: 2 * math.pi * (k + 1) / K),
         "degrees instead of radians": _mixture_with(lambda k, K: 360.0 * k / K),
@@ -87,8 +95,15 @@ def _sample_mixture_cases(context):
 @exercise(
     "04.discriminator_condition", "discriminator_condition(labels, num_classes=10)",
     reference=lambda labels, num_classes=10: _disc_cond(labels, num_classes + 1),
-    hint="num_classes + 1 columns: label k sets column k, label -1 (no label) sets the last "
-         "column, index num_classes; every row has exactly one 1.",
+    dtype=True,  # the discriminator computes with it: integer or bool rows cannot go in
+    forbidden=("aae_utils.engine._disc_cond",),
+    hints=(
+        "one one-hot row per label, with one extra column that means 'no label'; the "
+        "discriminator computes with the rows, so they must be floats.",
+        "there are num_classes + 1 columns: label k sets column k and label -1 sets the last one; "
+        "F.one_hot works once every -1 has been replaced by num_classes.",
+        "F.one_hot(torch.where(labels < 0, num_classes, labels), num_classes + 1).float().",
+    ),
     wrong={
         "labels + 1 (off by one)": lambda labels, num_classes=10: F.one_hot(
             labels + 1, num_classes + 1).float(),
@@ -98,6 +113,10 @@ def _sample_mixture_cases(context):
             labels.clamp(min=0), num_classes).float(),
         "-1 wrapped onto the last digit": lambda labels, num_classes=10: F.one_hot(
             labels % num_classes, num_classes + 1).float(),
+        "integer rows (F.one_hot without .float())": lambda labels, num_classes=10: F.one_hot(
+            torch.where(labels < 0, num_classes, labels), num_classes + 1),
+        "bool rows": lambda labels, num_classes=10: F.one_hot(
+            torch.where(labels < 0, num_classes, labels), num_classes + 1).bool(),
     },
 )
 def _disc_cond_cases(context):
@@ -119,9 +138,12 @@ def _disc_cond_cases(context):
     # component 4, not 3: sin(108 deg) = sin(72 deg), so for component 3 counting from 1 (k = 2)
     # gave the same z2 and passed
     reference=lambda: 4 * math.sin(2 * math.pi * 4 / 10),
-    hint="the centre of component k is radius * (cos a_k, sin a_k) with a_k = 2*pi*k/10 in "
-         "radians, components numbered from 0 like the digits; z2 is the sine part. Two decimals "
-         "are enough.",
+    hints=(
+        "find component 4's angle (components count from 0, like the digits) and take the sine "
+        "part of its centre, scaled by the radius.",
+        "the angle is a fraction of a full turn in radians: 4/10 of 2 pi.",
+        "4 * sin(2 * pi * 4 / 10), to two decimals.",
+    ),
     rel=0.0, abs=0.006,
     wrong={
         "z1 (cosine) instead of z2": lambda: 4 * math.cos(2 * math.pi * 4 / 10),
@@ -184,8 +206,13 @@ def _demo_share():
 @exercise(
     "04.share_in_component", "share_in_component(model, prior, images, labels, digit)",
     reference=_share,
-    hint="keep only the images whose label is digit, encode them (model.encode), "
-         "prior.assign(codes) gives each code's component: the fraction equal to digit (a float).",
+    hints=(
+        "among the images of one digit, the fraction whose code falls in that digit's own "
+        "component of the prior.",
+        "select the digit's images with a boolean mask, encode them (model.encode), and let "
+        "prior.assign say each code's component.",
+        "float((prior.assign(model.encode(images[labels == digit])) == digit).float().mean()).",
+    ),
     rel=1e-4,
     demo=_demo_share,
     wrong={
@@ -209,22 +236,69 @@ def _share_cases(context):
                label="digit 4, a 6-component prior")
 
 
-# --- exercise 3: why not the VAE ------------------------------------------------------------------
+# --- exercise 3: what a VAE needs of its prior ---------------------------------------------------
+
+
+def _mc_kl(mu, logvar, eps, log_prior):
+    z = mu + torch.exp(0.5 * logvar) * eps
+    log_q = (-0.5 * (eps**2 + logvar + math.log(2 * math.pi))).sum(1)
+    return log_q - log_prior(z)
+
+
+def _mc_kl_with(*, sign=1.0, noise=True, std_power=0.5, normaliser=True, detach=False):
+    """The estimate with one thing wrong (the catalogued mistakes)."""
+
+    def mc_kl(mu, logvar, eps, log_prior):
+        z = mu + torch.exp(std_power * logvar) * eps if noise else mu
+        if detach:
+            z = z.detach()
+        e = (z - mu) * torch.exp(-0.5 * logvar)
+        const = math.log(2 * math.pi) if normaliser else 0.0
+        log_q = (-0.5 * (e**2 + logvar + const)).sum(1)
+        return sign * (log_q - log_prior(z))
+
+    return mc_kl
+
+
+def _closed_form_kl(mu, logvar, eps, log_prior):
+    return 0.5 * (mu**2 + logvar.exp() - logvar - 1).sum(1)
 
 
 @exercise(
-    "04.why_not_the_vae", "why_not_the_vae()",
-    reference=lambda: "a",
-    hint="which of the three does the KL formula need, and which does the AAE avoid?",
-    options={
-        "a": "the KL needs log p(z), which does not exist for a prior on a curve",
-        "b": "the swiss roll cannot be sampled",
-        "c": "the decoder would need 3-D codes",
+    "04.mc_kl", "mc_kl(mu, logvar, eps, log_prior)",
+    reference=_mc_kl,
+    hints=(
+        "the KL is an expectation over z drawn from q(z|x) of log q(z|x) - log p(z); one sample "
+        "per row, made from eps as in notebook 02, gives an unbiased estimate of it. Only the "
+        "prior's log-density is needed, never a formula for the KL.",
+        "z is notebook 02's reparameterised sample; log q(z|x) is the log-density of the "
+        "encoder's diagonal Gaussian at z, a sum over the code's dimensions (normaliser "
+        "included); log_prior(z) gives log p(z), one value per row.",
+        "z = mu + torch.exp(0.5 * logvar) * eps; log_q = (-0.5 * (eps**2 + logvar + "
+        "math.log(2 * math.pi))).sum(1); return log_q - log_prior(z).",
+    ),
+    rel=1e-4, abs=1e-4,
+    wrong={
+        "log p - log q (the sign)": _mc_kl_with(sign=-1.0),
+        "z = mu (no sample)": _mc_kl_with(noise=False),
+        "the variance used as the standard deviation": _mc_kl_with(std_power=1.0),
+        "log q(z|x) without its normaliser": _mc_kl_with(normaliser=False),
+        "the sample detached (no gradient through z)": _mc_kl_with(detach=True),
+        "the closed-form KL to N(0, I), whatever the prior": _closed_form_kl,
     },
-    wrong={"(b) cannot be sampled": lambda: "b", "(c) 3-D codes": lambda: "c"},
 )
-def _why_cases(context):
-    yield Case(label="one of a, b, c")
+def _mc_kl_cases(context):
+    g = torch.Generator().manual_seed(11)
+    gaussian, mixture = GaussianPrior(2).log_prob, GaussianMixturePrior(10).log_prob
+    for n, log_prior, name in [(1, gaussian, "N(0, I)"), (5, mixture, "the 10-Gaussian mixture"),
+                               (64, mixture, "the 10-Gaussian mixture"), (32, gaussian, "N(0, I)")]:
+        mu, logvar = 2 * torch.randn(n, 2, generator=g), torch.randn(n, 2, generator=g)
+        eps = torch.randn(n, 2, generator=g)
+        yield Case(args=(mu, logvar, eps, log_prior), label=f"{n} rows, prior {name}", grads=(0, 1))
+    wide = GaussianPrior(3, std=2.0).log_prob
+    mu, logvar = torch.randn(8, 3, generator=g), torch.full((8, 3), math.log(9.0))
+    yield Case(args=(mu, logvar, torch.randn(8, 3, generator=g), wide),
+               label="3-D codes with variance 9, prior N(0, 4 I)", grads=(0, 1))
 
 
 # --- exercise 4: which digit does the decoder draw ---------------------------------------------
@@ -256,9 +330,13 @@ def _demo_drawn():
 @exercise(
     "04.drawn_digit", "drawn_digit(decoder, codes, images, labels)",
     reference=_drawn_digit,
-    hint="decoder(codes) gives logits: torch.sigmoid (or decoder.images) turns them into pixels. "
-         "For each decoded image find the nearest of images (smallest squared pixel distance) and "
-         "return that image's label, one per code.",
+    hints=(
+        "decode the codes into images, then name each decoded image after the real image it looks "
+        "most like.",
+        "logits become pixels through a sigmoid (decoder.images does it); 'looks most like' is "
+        "the smallest squared pixel distance, and torch.cdist gives all the distances at once.",
+        "labels[torch.cdist(decoder.images(codes), images).argmin(1)], under torch.no_grad().",
+    ),
     demo=_demo_drawn,
     wrong={
         "logits compared with pixels (no sigmoid)": lambda decoder, codes, images, labels: (
@@ -293,21 +371,29 @@ def _drawn_cases(context):
 @exercise(
     "04.labels_experiment", "label_gain(runs)",
     reference=lambda runs: runs[max(runs)]["share"] / runs[min(runs)]["share"],
-    hint="runs[k]['share'] is the share of test codes in their own digit's component for the "
-         "run with k labelled images per digit: divide the share of the run with the most labels "
-         "by the share of the run with the fewest.",
-    rel=0.1,
+    hints=(
+        "a ratio of two measured shares: the share of the run with the most labels over the share "
+        "of the run with the fewest (keys are labels per digit).",
+        "runs[k]['share'] is the share for k labelled images per digit; max(runs) and min(runs) "
+        "find the two keys.",
+        "runs[max(runs)]['share'] / runs[min(runs)]['share'].",
+    ),
+    rel=1e-6,  # the reference reads the same runs: nothing to tolerate
     demo=lambda: {"runs": {100: {"share": 0.106, "labelled": 1000},
                            1000: {"share": 0.281, "labelled": 10000}}},
     wrong={
         "inverse ratio": lambda runs: runs[min(runs)]["share"] / runs[max(runs)]["share"],
         "difference": lambda runs: runs[max(runs)]["share"] - runs[min(runs)]["share"],
         "ratio of the numbers of labels": lambda runs: max(runs) / min(runs),
+        "largest share over smallest, whichever run": lambda runs: (
+            max(r["share"] for r in runs.values()) / min(r["share"] for r in runs.values())),
     },
 )
 def _labels_cases(context):
     yield from experiment_cases(
         context, needs=2,
         missing="runs needs at least two runs with different numbers of labels",
-        made_up={10: {"share": 0.12, "labelled": 100}, 100: {"share": 0.2, "labelled": 1000},
-                 1000: {"share": 0.54, "labelled": 10000}})
+        made_up=[{10: {"share": 0.12, "labelled": 100}, 100: {"share": 0.2, "labelled": 1000},
+                  1000: {"share": 0.54, "labelled": 10000}},
+                 # more labels, a lower share: a formula that ignores which run is which fails
+                 {10: {"share": 0.4, "labelled": 100}, 300: {"share": 0.25, "labelled": 3000}}])

@@ -23,8 +23,16 @@ def _decoder_input(z, labels, num_classes=10):
 @exercise(
     "05.decoder_input", "decoder_input(z, labels, num_classes=10)",
     reference=_decoder_input,
-    hint="torch.cat([z, F.one_hot(labels, num_classes).to(z.dtype)], dim=1): the code first, "
-         "then one column per class with a 1 in column labels[i]; keep z's gradient.",
+    dtype=True,  # the decoder's first layer computes in z's dtype
+    forbidden=("aae_utils.models._append_cond",),
+    hints=(
+        "the code first and the label after it, as a one-hot row, side by side in one row per "
+        "example; the result feeds the decoder's first layer, so it has z's dtype and z's "
+        "gradient reaches it.",
+        "F.one_hot gives integers: convert them to z's own dtype (z.dtype) before joining; "
+        "torch.cat joins along dimension 1.",
+        "torch.cat([z, F.one_hot(labels, num_classes).to(z.dtype)], dim=1).",
+    ),
     wrong={
         "label first": lambda z, labels, num_classes=10: torch.cat(
             [F.one_hot(labels, num_classes).to(z.dtype), z], 1),
@@ -32,6 +40,10 @@ def _decoder_input(z, labels, num_classes=10):
             [z, F.one_hot((labels + 1) % num_classes, num_classes).to(z.dtype)], 1),
         "the label as one number": lambda z, labels, num_classes=10: torch.cat(
             [z, labels.to(z.dtype)[:, None]], 1),
+        "a float32 one-hot, whatever z's dtype": lambda z, labels, num_classes=10: torch.cat(
+            [z, F.one_hot(labels, num_classes).float()], 1),
+        "a float64 one-hot": lambda z, labels, num_classes=10: torch.cat(
+            [z, F.one_hot(labels, num_classes).double()], 1),
     },
 )
 def _decoder_input_cases(context):
@@ -43,6 +55,9 @@ def _decoder_input_cases(context):
         labels = labels[torch.randperm(n, generator=g)]
         yield Case(args=(torch.randn(n, d, generator=g), labels, k),
                    label=f"{n} codes of size {d}, {k} classes", grads=(0,))
+    for dtype in (torch.float64, torch.float16):  # the decoder's weights may be in either
+        yield Case(args=(torch.randn(8, 4, generator=g).to(dtype), torch.arange(8) % 10),
+                   label=f"8 codes in {str(dtype).replace('torch.', '')}", grads=(0,))
 
 
 # --- exercise 1: how many inputs ----------------------------------------------------------------
@@ -61,8 +76,13 @@ def _tiny_models():
 @exercise(
     "05.count_decoder_inputs", "count_decoder_inputs(model)",
     reference=lambda model: model.decoder.net[0].in_features,
-    hint="the decoder takes the code (model.latent_dim numbers) and, when it is conditioned, a "
-         "one-hot label of model.decoder.cond_dim entries (0 when it is not); an int.",
+    hints=(
+        "the decoder's first layer reads the code and, when the decoder is conditioned, a one-hot "
+        "label beside it: add the two widths.",
+        "model.latent_dim is the code's width; model.decoder.cond_dim is the label's (0 for a "
+        "decoder without one).",
+        "model.latent_dim + model.decoder.cond_dim.",
+    ),
     demo=lambda: {"models": _tiny_models()[:2]},
     wrong={
         "the code only": lambda model: model.latent_dim,
@@ -87,8 +107,13 @@ def _count_cases(context):
 @exercise(
     "05.sq_length", "expected_sq_length(dim, std=1.0)",
     reference=lambda dim, std=1.0: dim * std**2,
-    hint="E|z|^2 = sum over the dim coordinates of E[z_j^2], and E[z_j^2] = std^2 when the mean "
-         "is 0.",
+    hints=(
+        "the squared length is a sum over the coordinates, so its expectation is the sum of the "
+        "coordinates' expectations.",
+        "for a coordinate with mean 0, the expectation of its square is its variance, the square "
+        "of its standard deviation.",
+        "dim * std**2.",
+    ),
     rel=1e-3,
     wrong={
         "dim squared": lambda dim, std=1.0: dim**2 * std**2,
@@ -109,8 +134,12 @@ def _sq_length_cases(context):
 @exercise(
     "05.best_probe", "best_probe(results)",
     reference=lambda results: max(results, key=results.get),
-    hint="results maps a model's name to its probe accuracy: return the name (a key) whose "
-         "accuracy is highest.",
+    hints=(
+        "return the model's name (a key of results), not its accuracy: the one whose accuracy is "
+        "highest.",
+        "max() over a dict runs over its keys; its key= argument says what to compare them by.",
+        "max(results, key=results.get).",
+    ),
     demo=lambda: {"results": {"supervised": 0.51, "control": 0.76, "cvae": 0.44}},
     wrong={
         "alphabetically last name": lambda results: max(results),
@@ -134,18 +163,25 @@ def _best_probe_cases(context):
 @exercise(
     "05.code_size_experiment", "probe_gap(runs)",
     reference=lambda runs: runs[15]["probe"] - runs[5]["probe"],
-    hint="runs[d]['probe'] is the linear probe's test accuracy on the codes of the run with a "
-         "d-D code: how much higher (a difference of fractions, e.g. 0.1 for 10 points) is it "
-         "with 15 dimensions than with 5?",
-    rel=0.1, abs=1e-3,
+    hints=(
+        "a difference with its sign: how much higher the probe's accuracy is with 15 dimensions "
+        "than with 5 (negative if it is lower), as a difference of fractions.",
+        "runs[d]['probe'] is the probe's test accuracy for the run with a d-D code.",
+        "runs[15]['probe'] - runs[5]['probe'].",
+    ),
+    rel=1e-6, abs=1e-9,  # the reference reads the same runs: nothing to tolerate
     demo=lambda: {"runs": {5: {"probe": 0.52, "recon": 95.0}, 15: {"probe": 0.80, "recon": 80.0}}},
     wrong={
         "5 minus 15 (sign)": lambda runs: runs[5]["probe"] - runs[15]["probe"],
         "ratio": lambda runs: runs[15]["probe"] / runs[5]["probe"],
         "the reconstruction losses": lambda runs: runs[15]["recon"] - runs[5]["recon"],
+        "the size of the gap, without its sign": lambda runs: abs(runs[15]["probe"] - runs[5]["probe"]),
     },
 )
 def _code_size_cases(context):
     yield from experiment_cases(
         context, needs={5, 15}, missing="runs has no run with a code of size {}",
-        made_up={5: {"probe": 0.41, "recon": 120.0}, 15: {"probe": 0.77, "recon": 118.0}})
+        made_up=[{5: {"probe": 0.41, "recon": 120.0}, 15: {"probe": 0.77, "recon": 118.0}},
+                 # a run where the larger code holds less: the sign is part of the answer
+                 {5: {"probe": 0.63, "recon": 101.0}, 15: {"probe": 0.48, "recon": 97.0},
+                  10: {"probe": 0.7, "recon": 99.0}}])

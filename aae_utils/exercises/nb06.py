@@ -1,20 +1,23 @@
 """Notebook 06's exercises: two phases of the semi-supervised AAE (the categorical
 discriminator and the classification), the uniform cross-entropy, an error on part of the
-test set, which phase needs labels, and the number-of-labels experiment."""
+test set, the share of images the labels reach, and the number-of-labels experiment."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 
-from ..checks import Case, exercise, experiment_cases
+from ..checks import Case, after_step, exercise, experiment_cases, through_fit
+from ..data import ImageData
 from ..losses import discriminator_accuracy, discriminator_loss
 from ..metrics import error_rate
 from ..models import build_model
 from ..phases import classification_phase as _classification_phase
+from ..train_config import TrainConfig
 
 #: (batch size, number of classes, seed) of the phase cases: several batch sizes (a sum and a
 #: mean differ unless B = 1) and a categorical head of 10 and of 16 classes.
@@ -55,15 +58,38 @@ def _categorical_discriminator_phase(model, x, y_prior, opt):
     return loss.detach(), discriminator_accuracy(real, fake)
 
 
-def _disc_weights(args):
-    return [p.detach().clone() for p in args[0].class_discriminator.parameters()]
+def _both(categorical_phase):
+    """The engine's discriminator phase made of the learner's categorical half and the
+    library's style half, as notebook 06 trains with it."""
+
+    def discriminator_both(model, x, y_prior, z_prior, opt):
+        loss_y, acc_y = categorical_phase(model, x, y_prior, opt)
+        with torch.no_grad():
+            z = model.encoder(x)[1]
+        real_z, fake_z = model.style_discriminator(z_prior), model.style_discriminator(z)
+        loss_z = discriminator_loss(real_z, fake_z)
+        _step(opt, loss_z)
+        return loss_y + loss_z.detach(), acc_y, discriminator_accuracy(real_z, fake_z)
+
+    return discriminator_both
 
 
-def _wrong_disc(fake_of, loss_of=discriminator_loss, swap=False, zero_grad=True):
+def _fit_args(seed: int, k: int = 10, labelled: int = 0):
+    """A tiny semi-supervised AAE, 200 random images (``labelled`` of them with a label, the
+    rest -1) and one epoch of batches of 50: four steps of the engine."""
+    g = torch.Generator().manual_seed(400 + seed)
+    data = ImageData((torch.rand(200, 784, generator=g) > 0.7).float(), torch.randint(k, (200,), generator=g))
+    labels = data.y.clone()
+    labels[labelled:] = -1
+    config = TrainConfig(epochs=1, batch_size=50, lr=1e-3, seed=seed)
+    return _tiny_ssaae(k, seed), data, config, {"labels": labels}
+
+
+def _wrong_disc(fake_of, loss_of=discriminator_loss, swap=False, zero_grad=True, no_grad=True):
     """A categorical discriminator phase with one thing changed (for the catalogue)."""
 
     def phase(model, x, y_prior, opt):
-        with torch.no_grad():
+        with torch.no_grad() if no_grad else contextlib.nullcontext():
             logits, _ = model.encoder(x)
         real, fake = model.class_discriminator(y_prior), model.class_discriminator(fake_of(logits))
         if swap:
@@ -91,9 +117,19 @@ def _sum_loss(real, fake):
     "06.categorical_discriminator_phase", "categorical_discriminator_phase(model, x, y_prior, opt)",
     tensors=True,
     reference=_categorical_discriminator_phase,
-    hint="encode x under torch.no_grad(); the class discriminator judges the one-hot y_prior "
-         "(real) and softmax(logits) (fake); loss = discriminator_loss(real_logits, fake_logits); "
-         "zero_grad, backward, step; return (loss.detach(), discriminator_accuracy(real, fake)).",
+    forbidden=("aae_utils.phases.ss_discriminator_phase",),
+    hints=(
+        "notebook 03's discriminator phase on classes: one-hot prior samples are real, the "
+        "encoder's soft class answers are fake, and the encoder neither moves nor collects "
+        "gradients in this step.",
+        "model.encoder(x) gives (logits, z): compute it under torch.no_grad(), and turn the "
+        "logits into probabilities (a softmax over the classes) before the class discriminator "
+        "judges them.",
+        "with torch.no_grad(): logits, _ = model.encoder(x); real = "
+        "model.class_discriminator(y_prior); fake = model.class_discriminator(F.softmax(logits, "
+        "1)); loss = discriminator_loss(real, fake); opt.zero_grad(); loss.backward(); "
+        "opt.step(); return loss.detach(), discriminator_accuracy(real, fake).",
+    ),
     wrong={
         "logits instead of softmax(logits)": _wrong_disc(lambda logits: logits),
         "real and fake swapped": _wrong_disc(_softmax, swap=True),
@@ -101,14 +137,19 @@ def _sum_loss(real, fake):
             lambda logits: F.one_hot(logits.argmax(1), logits.shape[1]).float()),
         "sum over the batch instead of mean": _wrong_disc(_softmax, loss_of=_sum_loss),
         "forgot opt.zero_grad()": _wrong_disc(_softmax, zero_grad=False),
+        "encoded with gradients (no torch.no_grad(): the encoder's gradients are left dirty)":
+            _wrong_disc(_softmax, no_grad=False),
     },
 )
 def _categorical_discriminator_cases(context):
+    after = after_step(gradients=("encoder",))  # the encoder must not collect gradients here
     for batch, k, seed in _PHASE_CASES:
-        yield Case(make=partial(_disc_args, batch, k, seed), after=_disc_weights,
+        yield Case(make=partial(_disc_args, batch, k, seed), after=after,
                    label=f"batch {batch}, {k} classes")
-    yield Case(make=partial(_disc_args, 32, 10, 4, warm=True), after=_disc_weights,
+    yield Case(make=partial(_disc_args, 32, 10, 4, warm=True), after=after,
                label="after an earlier step (its gradients still stored)")
+    yield Case(make=partial(_fit_args, 5), through=through_fit("discriminator", wrap=_both),
+               show_inputs=False, label="one epoch of fit() with your half in its discriminator phase")
 
 
 def _disc_args(batch, k, seed, warm=False):
@@ -123,10 +164,6 @@ def _disc_args(batch, k, seed, warm=False):
 
 
 # --- the classification phase ----------------------------------------------------------------------
-
-
-def _encoder_weights(args):
-    return [p.detach().clone() for p in args[0].encoder.parameters()]
 
 
 def _wrong_class(loss_of, zero_grad=True):
@@ -145,9 +182,15 @@ def _wrong_class(loss_of, zero_grad=True):
     "06.classification_phase", "classification_phase(model, x, y, opt)",
     tensors=True,
     reference=_classification_phase,
-    hint="logits = model.encoder(x)[0]; loss = F.cross_entropy(logits, y) (it applies "
-         "log_softmax itself, averaged over the batch); opt.zero_grad(), loss.backward(), "
-         "opt.step(); return loss.detach().",
+    forbidden=("aae_utils.phases.classification_phase",),
+    hints=(
+        "a supervised step on the labelled images: the encoder's class logits should give each "
+        "image's label a high probability; one optimiser step.",
+        "model.encoder(x)[0] are the class logits; F.cross_entropy takes logits (it applies the "
+        "log-softmax itself) and averages over the batch.",
+        "loss = F.cross_entropy(model.encoder(x)[0], y); opt.zero_grad(); loss.backward(); "
+        "opt.step(); return loss.detach().",
+    ),
     wrong={
         "softmax before cross_entropy (twice softmax)": _wrong_class(
             lambda logits, y: F.cross_entropy(F.softmax(logits, 1), y)),
@@ -161,11 +204,14 @@ def _wrong_class(loss_of, zero_grad=True):
     },
 )
 def _classification_cases(context):
+    after = after_step(gradients=())
     for batch, k, seed in _PHASE_CASES:
-        yield Case(make=partial(_class_args, batch, k, seed), after=_encoder_weights,
+        yield Case(make=partial(_class_args, batch, k, seed), after=after,
                    label=f"batch {batch}, {k} classes")
-    yield Case(make=partial(_class_args, 32, 16, 3, warm=True), after=_encoder_weights,
+    yield Case(make=partial(_class_args, 32, 16, 3, warm=True), after=after,
                label="after an earlier step")
+    yield Case(make=partial(_fit_args, 6, labelled=20), through=through_fit("classification"),
+               show_inputs=False, label="one epoch of fit() with your phase in it, 20 labelled images")
 
 
 def _class_args(batch, k, seed, warm=False):
@@ -185,8 +231,13 @@ def _class_args(batch, k, seed, warm=False):
 @exercise(
     "06.uniform_cross_entropy", "uniform_cross_entropy(num_classes)",
     reference=lambda num_classes: math.log(num_classes),
-    hint="the cross-entropy of q(y|x) = 1/K for every class is -log(1/K), with the natural log "
-         "(nats), whatever the true label.",
+    hints=(
+        "if q(y|x) gives every class the same probability, the loss of the true class is the same "
+        "whichever class is true.",
+        "the cross-entropy is minus the log (the natural log: nats) of the probability given to "
+        "the true class.",
+        "-log(1 / num_classes), which is log(num_classes).",
+    ),
     rel=2e-3,
     wrong={
         "log base 10": lambda num_classes: math.log10(num_classes),
@@ -216,8 +267,12 @@ def _demo_classifier_context():
 @exercise(
     "06.error_on_low_digits", "error_on_low_digits(model, images, labels)",
     reference=_error_on_low_digits,
-    hint="keep the images whose label is below 5 (labels < 5), classify them with "
-         "model.classify, and return the fraction that differ from their labels (a float).",
+    hints=(
+        "restrict everything to the images of digits 0 to 4, classify them, and give the fraction "
+        "classified wrongly.",
+        "a boolean mask labels < 5 selects them; model.classify gives the predicted digits.",
+        "low = labels < 5; float((model.classify(images[low]) != labels[low]).float().mean()).",
+    ),
     rel=1e-4,
     demo=_demo_classifier_context,
     wrong={
@@ -243,19 +298,40 @@ def _error_on_low_digits_cases(context):
     yield Case(args=(model, x, y), label="200 random images with random labels")
 
 
+def _labelled_fraction(labels):
+    return float((labels >= 0).float().mean())
+
+
 @exercise(
-    "06.phase_to_drop", "phase_to_drop()",
-    reference=lambda: "c",
-    hint="which of the three phases is the only one that needs labels?",
-    options={"a": ["reconstruction"], "b": ["regularisation", "regularization"],
-             "c": ["classification", "semi-supervised classification"]},
+    "06.labelled_fraction", "labelled_fraction(labels)",
+    reference=_labelled_fraction,
+    hints=(
+        "of all the training images, the share that carries a label: the classification phase "
+        "learns from those alone, while the other two phases see every image.",
+        "-1 marks an image without a label; every other value, 0 included, is a label. The share "
+        "is a count of labelled images over all of them.",
+        "float((labels >= 0).float().mean()).",
+    ),
+    rel=1e-6, abs=1e-9,
+    demo=lambda: {"labels": torch.cat([torch.arange(10), torch.full((990,), -1)])},
     wrong={
-        "reconstruction": lambda: "reconstruction",
-        "regularisation": lambda: "(b) regularisation",
+        "a count, not a share": lambda labels: int((labels >= 0).sum()),
+        "the share without a label": lambda labels: float((labels < 0).float().mean()),
+        "digit 0 taken for 'no label' (labels > 0)": lambda labels: float((labels > 0).float().mean()),
+        "the share of the ten digits present": lambda labels: len(labels[labels >= 0].unique()) / 10,
     },
 )
-def _phase_to_drop_cases(context):
-    yield Case()
+def _labelled_fraction_cases(context):
+    labels = context.get("labels")
+    if labels is None:
+        raise ValueError("pass labels= (the training labels, -1 for the unlabelled images)")
+    yield Case(args=(labels,), label=f"your {len(labels):,} training labels")
+    g = torch.Generator().manual_seed(7)
+    some = torch.full((1000,), -1)
+    some[torch.randperm(1000, generator=g)[:130]] = 0  # 130 labelled zeros
+    yield Case(args=(some,), label="1,000 images, 130 of them labelled 0")
+    yield Case(args=(torch.full((500,), -1),), label="no labels at all (clustering)")
+    yield Case(args=(torch.randint(10, (300,), generator=g),), label="every image labelled")
 
 
 # --- exercise 4: the experiment ---------------------------------------------------------------------
@@ -264,9 +340,13 @@ def _phase_to_drop_cases(context):
 @exercise(
     "06.labels_experiment", "error_ratio(runs)",
     reference=lambda runs: runs[100]["error"] / runs[1000]["error"],
-    hint="runs[n]['error'] is the test error of the run with n labels: how many times larger "
-         "is it with 100 labels than with 1,000?",
-    rel=0.1,
+    hints=(
+        "a ratio of two measured test errors: how many times larger it is with 100 labels than "
+        "with 1,000.",
+        "runs[n]['error'] is the test error of the run with n labels.",
+        "runs[100]['error'] / runs[1000]['error'].",
+    ),
+    rel=1e-6,  # the reference reads the same runs: nothing to tolerate
     demo=lambda: {"runs": {100: {"error": 0.22, "class": 0.014}, 1000: {"error": 0.095, "class": 0.2}}},
     wrong={
         "inverse ratio": lambda runs: runs[1000]["error"] / runs[100]["error"],
@@ -277,4 +357,8 @@ def _phase_to_drop_cases(context):
 def _labels_experiment_cases(context):
     yield from experiment_cases(
         context, needs={100, 1000}, missing="runs has no run with {} labels",
-        made_up={100: {"error": 0.3, "class": 0.01}, 1000: {"error": 0.06, "class": 0.3}})
+        made_up=[{100: {"error": 0.3, "class": 0.01}, 1000: {"error": 0.06, "class": 0.3}},
+                 {100: {"error": 0.12, "class": 0.02}, 1000: {"error": 0.08, "class": 0.2}},
+                 # a third count, and more labels doing worse: only runs[100] / runs[1000] passes
+                 {300: {"error": 0.05, "class": 0.1}, 100: {"error": 0.09, "class": 0.02},
+                  1000: {"error": 0.1, "class": 0.2}}])

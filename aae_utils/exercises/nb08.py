@@ -41,8 +41,17 @@ def _lse(d2, sigma):
 @exercise(
     "08.parzen_log_likelihood", "parzen_log_likelihood(x, samples, sigma)",
     reference=lambda x, samples, sigma: log_likelihood(x, samples, sigma),
-    hint="squared distances between every x and every sample: torch.cdist(x, samples) ** 2, shape "
-         "(N, S); then torch.logsumexp(-d2 / (2 * sigma**2), dim=1) - log(S) - D/2 * log(2 pi sigma^2).",
+    forbidden=("aae_utils.parzen.log_likelihood", "aae_utils.parzen.parzen_score"),
+    hints=(
+        "the window's density at a point is the average of S Gaussians, one centred on each "
+        "sample; in logs that is the log of an average of exponentials, which must be computed "
+        "without underflowing (a log-sum-exp).",
+        "you need every squared distance between a point and a sample, (N, S); each Gaussian's "
+        "log-density has a normaliser that depends on D and sigma, and the average over the "
+        "samples brings a -log S.",
+        "with d2 = torch.cdist(x, samples) ** 2: torch.logsumexp(-d2 / (2 * sigma**2), dim=1) - "
+        "math.log(S) - D / 2 * math.log(2 * math.pi * sigma**2).",
+    ),
     rel=1e-5, abs=0.05,
     wrong={
         "sum over the samples, not the mean (no - log S)": _wrong_lse(
@@ -98,9 +107,15 @@ def _gaussian(n: int, d: int, seed: int) -> torch.Tensor:
 @exercise(
     "08.best_width", "best_width(val_x, samples, sigmas)",
     reference=_best_width,
-    hint="for each width in sigmas, score every validation image with your parzen_log_likelihood "
-         "and take the mean over the images; return the width (a number from sigmas) whose mean "
-         "is highest.",
+    forbidden=("aae_utils.parzen.choose_sigma", "aae_utils.parzen.parzen_score"),
+    hints=(
+        "score the validation images under each width, average the scores over the images, and "
+        "return the width (a number from sigmas) whose average is highest.",
+        "your parzen_log_likelihood(val_x, samples, s) gives one score per validation image for "
+        "the width s: one mean per width, then the best.",
+        "means = [parzen_log_likelihood(val_x, samples, s).mean() for s in sigmas]; return "
+        "float(sigmas[int(torch.stack(means).argmax())]).",
+    ),
     rel=1e-4, abs=1e-12,  # a float32 width passes; neighbouring widths differ by 10% or more
     wrong={
         "the median over the images, not the mean": lambda val_x, samples, sigmas: float(
@@ -133,24 +148,43 @@ def _width_cases(context):
                    label="300 validation images, 3,000 of the AAE's samples")
 
 
-# --- exercise 1: why the k-means scores so well -------------------------------------------------
+# --- exercise 1: what the window rewards ----------------------------------------------------------
+
+
+def _median_nearest(x, samples):
+    return float(torch.cdist(x.double(), samples.double()).min(1).values.median())
 
 
 @exercise(
-    "08.why_kmeans", "why_the_kmeans_scores()",
-    reference=lambda: "b",
-    hint="look at the centroids in the figure of samples, and at the distances from each test image "
-         "to its nearest sample printed with the scores.",
-    options={
-        "a": ["the window rewards sharp samples, and the centroids are sharp"],
-        "b": ["each centroid is an average of similar training images, so it lies near many test "
-              "images at once, and the window rewards nearness, not realism",
-              "each centroid lies near many test images at once",
-              "the window rewards nearness, not realism"],
-        "c": ["its width was chosen on the test images"],
+    "08.median_nearest", "median_nearest_distance(x, samples)",
+    reference=_median_nearest,
+    forbidden=("aae_utils.metrics.nearest_distance",),
+    hints=(
+        "for each image of x, the distance (Euclidean, in pixel units) to the sample nearest to "
+        "it; then the median of those distances over the images of x.",
+        "torch.cdist(x, samples) gives every distance at once, one row per image of x; the "
+        "nearest sample is the smallest entry of a row.",
+        "float(torch.cdist(x, samples).min(1).values.median()).",
+    ),
+    # torch.cdist in float32 computes |x|^2 + |s|^2 - 2 x.s: a point's distance to itself comes
+    # out near 0.005, not 0, so the tolerance is 0.02 pixel units (distances here are 4 to 10)
+    rel=1e-3, abs=0.02,
+    wrong={
+        "the mean, not the median": lambda x, samples: float(
+            torch.cdist(x, samples).min(1).values.mean()),
+        "the median of every distance, not the nearest": lambda x, samples: float(
+            torch.cdist(x, samples).median()),
+        "nearest image of x for each sample": lambda x, samples: float(
+            torch.cdist(x, samples).min(0).values.median()),
+        "squared distances": lambda x, samples: float((torch.cdist(x, samples) ** 2).min(1).values.median()),
     },
-    wrong={"sharpness": lambda: "a",
-           "the test images": lambda: "(c) its width was chosen on the test images"},
 )
-def _kmeans_cases(context):
-    yield Case()
+def _median_nearest_cases(context):
+    yield Case(args=(_rand(7, 3, 20), _rand(11, 3, 21)), label="7 points, 11 samples, 3-D")
+    yield Case(args=(_rand(40, 784, 22), _rand(300, 784, 23)), label="40 images, 300 samples")
+    samples = _rand(60, 784, 24)
+    yield Case(args=(samples[:9], samples), label="points that are samples (distance 0)")
+    yield Case(args=(_rand(30, 784, 25), _rand(5, 784, 26)), label="30 images, 5 samples")
+    if "x" in context and "samples" in context:
+        yield Case(args=(context["x"][:500], context["samples"][:3000]),
+                   label="500 test images, 3,000 of the k-means's centroids")
