@@ -91,7 +91,9 @@ def fit(
         model: from :func:`aae_utils.models.build_model`.
         data: training images (their device is the training device).
         config: a :class:`TrainConfig`.
-        prior: the AAE's prior (required for ``kind="aae"``).
+        prior: the AAE's prior (required for ``kind="aae"``); for a VAE, a prior other than
+            :math:`N(0, I)` with a density (``log_prob``), whose KL is then estimated by Monte
+            Carlo (:func:`~aae_utils.phases.vae_phase`).
         labels: per-example labels for the conditional AAEs: given to the decoder
             (``decoder_cond_dim > 0``) and/or the discriminator (``disc_cond_dim > 0``);
             ``-1`` marks an unlabelled example. Defaults to ``data.y``. For the
@@ -278,7 +280,8 @@ def _vae_stepper(model, config, prior, data, labels, gen, device, P) -> Stepper:
 
     def step(xb: Tensor, yb: Tensor) -> Tensor:
         cond = F.one_hot(yb, cond_dim).float() if cond_dim else None
-        rec, kl = P["vae"](model, xb, opt, kind=config.recon, beta=config.beta, decoder_cond=cond)
+        rec, kl = P["vae"](model, xb, opt, kind=config.recon, beta=config.beta, decoder_cond=cond,
+                           **({"prior": prior} if prior is not None else {}))
         return torch.stack([rec, kl, rec + config.beta * kl])
 
     return ("recon", "kl", "loss"), [opt], step

@@ -11,6 +11,8 @@ NumPy arrays; images follow :mod:`aae_utils.inputs` (0-255 integers are divided 
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -92,8 +94,8 @@ def gaussian_kl(mu: Tensor, logvar: Tensor, reduction: str = "mean") -> Tensor:
 
     .. math:: KL = \tfrac12 \sum_j \big(\mu_j^2 + \sigma_j^2 - \log\sigma_j^2 - 1\big)
 
-    with :math:`\log\sigma^2` = ``logvar``. This closed form is what ties the VAE to priors
-    whose KL against a Gaussian can be written down.
+    with :math:`\log\sigma^2` = ``logvar``: the KL in closed form, for the prior :math:`N(0, I)`.
+    For any other prior with a density, :func:`monte_carlo_kl` estimates it.
 
     Args:
         mu, logvar: shape ``(B, d)`` (or ``(B, ...)``: every dimension but the first is summed).
@@ -108,6 +110,34 @@ def gaussian_kl(mu: Tensor, logvar: Tensor, reduction: str = "mean") -> Tensor:
         )
     per_example = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).flatten(1).sum(1)
     return _reduce(per_example, reduction)
+
+
+def monte_carlo_kl(mu: Tensor, logvar: Tensor, eps: Tensor, log_prior, reduction: str = "mean") -> Tensor:
+    r"""One-sample Monte Carlo estimate of :math:`KL\big(q(z|x)\,\|\,p(z)\big)` per example, for
+    any prior whose log-density ``log_prior`` can be evaluated (Kingma and Welling, 2014,
+    Section 2.3: the estimator :math:`\tilde{\mathcal{L}}^A`):
+
+    .. math:: KL \approx \log q(z|x) - \log p(z), \qquad z = \mu + \sigma \odot \epsilon,
+
+    unbiased; a VAE averages it over its mini-batches. With :math:`p = N(0, I)` its mean is
+    :func:`gaussian_kl`.
+
+    Args:
+        mu, logvar: the encoder's Gaussians, shape ``(B, d)``.
+        eps: standard-normal noise ``(B, d)``, the sample's randomness.
+        log_prior: ``log_prior(z)`` gives :math:`\log p(z)` per row, shape ``(B,)`` (a prior's
+            ``log_prob``).
+        reduction: ``"mean"`` over the batch, ``"sum"``, or ``"none"`` (shape ``(B,)``).
+    """
+    mu = inputs.batch(mu, "mu")
+    logvar = inputs.batch(logvar, "logvar", dtype=mu.dtype)
+    eps = inputs.batch(eps, "eps", dtype=mu.dtype)
+    if not mu.shape == logvar.shape == eps.shape:
+        raise ValueError(f"mu, logvar and eps must have the same shape, got {tuple(mu.shape)}, "
+                         f"{tuple(logvar.shape)} and {tuple(eps.shape)}")
+    z = mu + torch.exp(0.5 * logvar) * eps
+    log_q = (-0.5 * (eps**2 + logvar + math.log(2 * math.pi))).flatten(1).sum(1)
+    return _reduce(log_q - log_prior(z), reduction)
 
 
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:

@@ -36,9 +36,9 @@ from .losses import (
     gaussian_kl,
     generator_loss,
     minimax_generator_loss,
+    monte_carlo_kl,
     reconstruction_loss,
 )
-from .models import GaussianEncoder
 
 
 @contextlib.contextmanager
@@ -202,26 +202,39 @@ def generator_phase(
 
 def vae_phase(
     model: nn.Module, x: Tensor, opt: torch.optim.Optimizer, *, kind: str = "bce", beta=1.0,
-    decoder_cond: Tensor | None = None,
+    decoder_cond: Tensor | None = None, prior=None,
 ) -> tuple[Tensor, Tensor]:
     r"""One VAE step (Kingma and Welling, 2014): minimise the negative ELBO
 
     .. math:: -\mathbb{E}_{q(z|x)}\big[\log p(x|z)\big]
-              + \beta\,KL\big(q(z|x)\,\|\,N(0, I)\big)
+              + \beta\,KL\big(q(z|x)\,\|\,p(z)\big)
 
-    with one reparameterised sample :math:`z = \mu + \sigma \odot \epsilon` and the
-    closed-form KL (:func:`~aae_utils.losses.gaussian_kl`); both terms in nats per image.
+    with one reparameterised sample :math:`z = \mu + \sigma \odot \epsilon`, both terms in
+    nats per image. For :math:`p = N(0, I)` (``prior`` None or the standard Gaussian) the KL is
+    the closed form (:func:`~aae_utils.losses.gaussian_kl`); for any other prior with a density
+    it is the one-sample estimate :math:`\log q(z|x) - \log p(z)` at the same sample
+    (:func:`~aae_utils.losses.monte_carlo_kl`), which needs ``prior.log_prob``.
 
     Returns:
         ``(reconstruction, kl)`` as detached 0-d tensors.
     """
     mu, logvar = model.encoder(x)
-    z = GaussianEncoder.reparameterise(mu, logvar)
+    eps = torch.randn_like(mu)
+    z = mu + torch.exp(0.5 * logvar) * eps
     decoder_cond = _cond(decoder_cond, "decoder_cond", model.decoder, x)
     rec = reconstruction_loss(model.decoder(z, decoder_cond), x, kind)
-    kl = gaussian_kl(mu, logvar)
+    if _standard_normal(prior):
+        kl = gaussian_kl(mu, logvar)
+    else:
+        kl = monte_carlo_kl(mu, logvar, eps, prior.log_prob)
     _step(opt, rec + beta * kl)
     return rec.detach(), kl.detach()
+
+
+def _standard_normal(prior) -> bool:
+    from .priors import GaussianPrior
+
+    return prior is None or (isinstance(prior, GaussianPrior) and float(prior.std) == 1.0)
 
 
 # --- the semi-supervised AAE (Sections 5-7) --------------------------------------------------------

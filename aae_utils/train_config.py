@@ -8,7 +8,7 @@ checkpoints need them too: a checkpoint is reused only when the config it was tr
 from __future__ import annotations
 
 import numbers
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from . import settings
 
@@ -138,6 +138,16 @@ class TrainConfig:
                              "use one (lr_decay=1 with milestones)")
         self.ema_decay = number(self.ema_decay, "ema_decay", "a number in [0, 1) (0: off)",
                                 lambda v: 0 <= v < 1, 0.999)
+
+    def short(self, epochs: int) -> TrainConfig:
+        """These settings for a short run of ``epochs`` epochs, at a constant learning rate.
+
+        A recipe's rate falls over the recipe's own length (``lr_decay``, ``lr_milestones``);
+        squeezed into two epochs, a decay to 5% would train the second epoch at a twentieth of
+        the first one's rate. A short run (a notebook's experiment, a side-by-side comparison)
+        keeps the starting rate instead, which :meth:`aae_utils.recipes.Recipe.describe` prints.
+        """
+        return replace(self, epochs=epochs, lr_decay=1.0, lr_milestones=())
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -22,7 +22,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from aae_utils import inputs, judge, losses, metrics, parzen, phases, priors, viz
+from aae_utils import diagrams, inputs, judge, losses, metrics, parzen, phases, priors, viz
 from aae_utils.data import ImageData, balanced_subset, labelled_subset, shift_images
 from aae_utils.engine import fit
 from aae_utils.models import Decoder, Discriminator, Encoder, GaussianEncoder, build_model
@@ -270,6 +270,12 @@ ENTRIES = [
     Entry("losses.gaussian_kl", "logvar", "codes",
           lambda v: losses.gaussian_kl(torch.zeros(N, 2), v, "none"),
           expect={"1-D": r" must be a batch with one example per row"}),
+    Entry("losses.monte_carlo_kl", "mu", "codes", lambda v: losses.monte_carlo_kl(
+        v, torch.zeros(N, 2), Z, priors.GaussianPrior(2).log_prob, "none"),
+          expect={"1-D": r" must be a batch with one example per row", "float64": "same-close"}),
+    Entry("losses.monte_carlo_kl", "logvar", "codes", lambda v: losses.monte_carlo_kl(
+        torch.zeros(N, 2), v, Z, priors.GaussianPrior(2).log_prob, "none"),
+          expect={"1-D": r" must be a batch with one example per row", "float64": "same-close"}),
     Entry("losses.discriminator_loss", "real_logits", "logits",
           lambda v: losses.discriminator_loss(v, LOGITS)),
     Entry("losses.discriminator_loss", "fake_logits", "logits",
@@ -465,6 +471,20 @@ ENTRIES = [
           lambda v: judge.digit_shares(v, CLASSIFIER).share),
     Entry("judge.accuracy", "images", "images", lambda v: judge.accuracy(CLASSIFIER, v, Y)),
     Entry("judge.accuracy", "labels", "labels", lambda v: judge.accuracy(CLASSIFIER, X, v)),
+    # figures of a mechanism
+    Entry("diagrams.discriminator_map", "codes", "codes", lambda v: _figure(
+        diagrams.discriminator_map(DISC, v, Z, resolution=8),
+        lambda f: f.axes[0].collections[-1].get_offsets()),
+        expect={"1-D": r" must be a batch of shape \(N, 2\)"}),
+    Entry("diagrams.discriminator_map", "prior_samples", "codes", lambda v: _figure(
+        diagrams.discriminator_map(DISC, Z, v, resolution=8),
+        lambda f: f.axes[0].collections[-2].get_offsets()),
+        expect={"1-D": r" must be a batch of shape \(N, 2\)"}),
+    Entry("diagrams.class_match", "codes", "codes", lambda v: _figure(
+        diagrams.class_match(v, Y, MIXTURE, per_class=2), lambda f: f.axes[3].collections[1].get_offsets()),
+        expect={"1-D": r" must be a batch of shape \(N, 2\)"}),
+    Entry("diagrams.class_match", "labels", "labels, any count", lambda v: _figure(
+        diagrams.class_match(Z, v, MIXTURE, per_class=2), lambda f: f.axes[3].collections[1].get_offsets())),
 ]
 
 #: Public functions with an argument of these names take images, codes or labels.
@@ -493,6 +513,7 @@ NOT_IN_TABLE = {
     "data.load_mnist:train": "a bool: which split",
     "judge.digit_classifier:train": "an ImageData; anything else is refused (ImageData.require)",
     "parzen.importance_sampled:samples": "an int: codes drawn per image",
+    "diagrams.parzen_window_1d:samples": "positions on a line, for a one-dimensional picture",
 }
 
 CASES = [
@@ -540,7 +561,7 @@ def test_learner_made_input_is_converted_or_refused_by_name(entry, variant):
 def _public_data_arguments() -> set[str]:
     found = set()
     for module_name in ("models", "losses", "phases", "engine", "data", "priors", "metrics", "viz",
-                        "widgets", "checkpoints", "recipes", "parzen", "judge"):
+                        "widgets", "checkpoints", "recipes", "parzen", "judge", "diagrams"):
         module = importlib.import_module(f"aae_utils.{module_name}")
         for name, obj in vars(module).items():
             if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:

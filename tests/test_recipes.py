@@ -71,3 +71,13 @@ def test_describe_names_the_variants_and_the_paper_schedule():
     assert "consistency term (weight 1, copies moved by up to 2 px; not the paper's)" in text
     assert "divided by 10 after epochs 50, 1000" in text and "decayed" not in text
     assert "N(0, 0.01^2)" in text and "dropout 0.2 on the encoder's input" in text
+
+
+def test_a_short_run_keeps_its_rate_instead_of_squeezing_the_decay():
+    """A recipe's decay to 5% squeezed into two epochs would train the second at a twentieth of
+    the rate (issue 29: 03's traces changed at that epoch boundary, read as the game settling)."""
+    r = recipe("ae-2d", fast=False)
+    short = r.short(2, n_train=200)
+    assert short.train.epochs == 2 and short.train.lr_decay == 1.0 and short.n_train == 200
+    assert "lr 0.001 (constant)" in short.describe() and "decayed" not in short.describe()
+    assert r.train.lr_decay == 0.05  # the recipe itself is unchanged

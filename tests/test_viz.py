@@ -247,3 +247,55 @@ def test_loss_curves_label_their_axes_and_draw_the_fooled_discriminator_levels()
     assert _hlines(viz.loss_curves(history, references=False).axes[1]) == []
     assert viz.loss_curves(history, ylabels={"recon": "squared error"}).axes[0].get_ylabel() == (
         "squared error")
+
+
+# --- diagrams: figures of a mechanism -------------------------------------------------------------
+
+
+def test_discriminator_map_shows_d_of_z_with_both_clouds():
+    from torch import nn
+
+    from aae_utils.diagrams import discriminator_map
+
+    class Constant(nn.Module):  # logit 0 everywhere: D(z) = 1/2
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+        def forward(self, z):
+            return z[:, 0] * self.w
+
+    fig = discriminator_map(Constant(), torch.randn(40, 2), torch.randn(30, 2), resolution=12)
+    ax = fig.axes[0]
+    assert np.allclose(ax.images[0].get_array(), 0.5)
+    offsets = [len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets")]
+    assert 30 in offsets and 40 in offsets
+    plt.close(fig)
+
+
+def test_class_match_draws_each_class_beside_its_prior():
+    from aae_utils.diagrams import class_match
+    from aae_utils.priors import GaussianMixturePrior
+
+    prior = GaussianMixturePrior(10)
+    y = torch.arange(200) % 10
+    fig = class_match(prior.sample(y), y, prior, per_class=15)
+    titles = [a.get_title() for a in fig.axes]
+    assert titles == [f"y = {k}" for k in range(10)]
+    assert all(len(a.collections[0].get_offsets()) == 15 and len(a.collections[1].get_offsets()) == 15
+               for a in fig.axes)
+    plt.close(fig)
+
+
+def test_the_1d_parzen_window_scores_as_the_estimator_does():
+    from aae_utils.diagrams import parzen_window_1d
+    from aae_utils.parzen import log_likelihood
+
+    samples, points = torch.tensor([0.2, 0.25, 0.5, 0.8]), torch.tensor([0.3, 0.65])
+    fig = parzen_window_1d(samples, (0.1,), points=points)
+    shown = [float(t.get_text()) for t in fig.axes[0].texts]
+    expected = log_likelihood(points[:, None], samples[:, None], 0.1).tolist()
+    assert shown == pytest.approx(expected, abs=0.051)  # printed to one decimal
+    density = fig.axes[0].lines[len(samples)].get_ydata()  # the thick line: the window's density
+    assert np.trapezoid(density, fig.axes[0].lines[len(samples)].get_xdata()) == pytest.approx(1.0, abs=0.05)
+    plt.close(fig)
