@@ -17,6 +17,8 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.writes` - every file written whole or not at all; a failed write says why
 - :mod:`aae_utils.train` - phases, ``TrainConfig``, engine and checkpoints in one import
 - :mod:`aae_utils.viz` - image grids, latent scatters, manifold sweeps, loss curves
+- :mod:`aae_utils.diagrams` - figures of a mechanism: D(z) over the code plane, q(z|y) against
+  p(z|y) per class, a Parzen window in one dimension
 - :mod:`aae_utils.metrics` - codes vs prior (MMD, histogram distance with its floor, holes,
   the KL split into information and shape mismatch); error rate, clustering protocols, linear
   probe, k-NN

@@ -50,6 +50,33 @@ PAPER_SETTING = {
 PAPER_EPOCHS = {"ssaae-100": 5000, "ssaae-1000": 5000, "cluster-16": 1500, "cluster-30": 1500}
 
 
+#: ``bench/reproduce.py --paper``: the paper's training settings as reimplementations quote them,
+#: as ``--set`` strings. None of them is checked against the paper's text (the paper gives no
+#: training schedule); :data:`PAPER_SOURCES` says where each one comes from.
+PAPER_TRAIN = ("train.optimizer=\"sgd\"", "train.lr=0.01", "train.momentum=0.9", "train.disc_lr=0.1",
+               "train.gen_lr=0.1", "train.adv_momentum=0.1", "train.lr_decay=1.0",
+               "train.lr_milestones=[50, 1000]", "model.init_std=0.01", "model.input_noise=0.0")
+PAPER_PRESET = {
+    "semi": (*PAPER_TRAIN, f"train.epochs={PAPER_EPOCHS['ssaae-100']}", "model.encoder_noise=0.3",
+             "model.encoder_dropout=0.0"),
+    "cluster": (*PAPER_TRAIN, f"train.epochs={PAPER_EPOCHS['cluster-30']}", "model.hidden=[3000, 3000]",
+                "model.style_dim=5", "model.encoder_noise=0.0", "model.encoder_dropout=0.0",
+                "model.encoder_input_dropout=0.2"),
+}
+#: Where the quoted settings of :data:`PAPER_PRESET` and :data:`PAPER_EPOCHS` come from.
+PAPER_SOURCES = {
+    "SGD with momentum; reconstruction lr 0.01 (momentum 0.9), adversarial lr 0.1 (momentum 0.1)":
+        "the authors' public replies, as a reimplementation reports them",
+    "rates divided by 10 after epochs 50 and 1000; weights drawn from N(0, 0.01)":
+        "the BoscoTsang/AdversarialAutoencoder driver",
+    "5000 epochs (semi-supervised); Gaussian noise of std 0.3 on the encoder's input":
+        "the BoscoTsang/AdversarialAutoencoder driver (nb_epoch=5000) and "
+        "musyoku/adversarial-autoencoder's default",
+    "1500 epochs, 3000-3000 networks, a 5-D style, dropout 0.2 on the input only (clustering)":
+        "the BoscoTsang/AdversarialAutoencoder driver, in two of its commits",
+}
+
+
 #: The run records that travel with the package: notebooks 06-08 read them after ``pip install``
 #: and on Colab, where there is no ``bench/results/``. ``python bench/report.py`` refreshes the
 #: copies in :data:`PACKAGED` and a test keeps the two folders in step.
@@ -351,4 +378,58 @@ def parzen_table(runs: list[dict]) -> list[str]:
     for name in ("vae-8d", "memoriser", "kmeans"):
         if ours[name] or name != "vae-8d":  # the VAE is optional: a row only once it has run
             rows(PARZEN_OURS[name], "not in Table 1", ours[name])
+    return lines
+
+
+def _best_group(runs: list[dict], name: str, changed: tuple[str, ...]) -> list[dict]:
+    """The finished runs of ``name`` with exactly the ``--set`` changes ``changed``, of the length
+    that has the most of them (the longest among equals)."""
+    groups: dict[int, list[dict]] = {}
+    for r in runs:
+        if r["recipe"] == name and not r.get("partial") and run_overrides(r) == changed:
+            groups.setdefault(r["epochs"], []).append(r)
+    if not groups:
+        return []
+    return groups[max(groups, key=lambda epochs: (len(groups[epochs]), epochs))]
+
+
+def summary_table(runs: list[dict], names: list[str], marked: tuple[str, ...] = ()) -> list[str]:
+    """Markdown rows, one per paper result: the paper's error beside the mean ± std (sample) of
+    the course's recipe over its finished runs of one length (the length with the most runs), and
+    one row per ``marked`` variant (a ``--set`` change such as ``"train.consistency=1.0"``) that
+    was recorded for that result, marked as not the paper's method.
+
+    The compact form of :func:`paper_table` for notebooks 06 and 07; notebook 09 shows every run.
+
+    Raises:
+        ValueError: a name with no paper result.
+    """
+    unknown = set(names) - set(PAPER_ERRORS)
+    if unknown:
+        raise ValueError(f"no paper result for {sorted(unknown)}; choose from {sorted(PAPER_ERRORS)}")
+    lines = ["| setting | paper (error %) | this course (error %) | runs |", "|---|---|---|---|"]
+    for name in names:
+        mean, std = PAPER_ERRORS[name]
+        paper = f"{mean:.2f} ± {std:.2f}"
+        for changed in ((), *((m,) for m in marked)):
+            group = _best_group(runs, name, changed)
+            if not group:
+                if not changed:
+                    lines.append(f"| {PAPER_SETTING[name]} | {paper} | not run yet | |")
+                continue
+            errors = [100 * r["final_test_error"] for r in group]
+            m = sum(errors) / len(errors)
+            ours = f"{m:.2f}"
+            if len(errors) > 1:
+                s = (sum((e - m) ** 2 for e in errors) / (len(errors) - 1)) ** 0.5
+                ours += f" ± {s:.2f}"
+            devices = sorted({r["device"] for r in group})
+            count = f"{len(group)} run{'s' if len(group) > 1 else ''}"
+            where = (f"{count} of {group[0]['epochs']} epochs, {'/'.join(devices)} "
+                     f"(paper: {PAPER_EPOCHS[name]}, as quoted)")
+            if changed:
+                lines.append(f"| {PAPER_SETTING[name]}, with {changed[0]} (marked: not the paper's "
+                             f"method) | | {ours} | {where} |")
+            else:
+                lines.append(f"| {PAPER_SETTING[name]} | {paper} | {ours} | {where} |")
     return lines

@@ -59,7 +59,7 @@ from aae_utils.engine import fit
 from aae_utils.metrics import cluster_error, error_rate
 from aae_utils.parzen import importance_sampled, log_likelihood, parzen_score
 from aae_utils.recipes import GENERATIVE_CODE, SEMI_TRAIN_SIZE, recipe
-from aae_utils.reproduction import PAPER_EPOCHS, PAPER_ERRORS, PAPER_PARZEN
+from aae_utils.reproduction import PAPER_ERRORS, PAPER_PARZEN, PAPER_PRESET
 from aae_utils.settings import check_model_settings
 from aae_utils.train_config import TrainConfig
 from aae_utils.writes import WriteError, atomic_write
@@ -141,25 +141,11 @@ def _check_runnable(r, model, prior, overrides: list[str]) -> None:
         raise SystemExit(_blame(overrides, problems[0]))
 
 
-#: ``--paper``: the paper's training settings as reimplementations quote them (leads, not
-#: checked against the paper's text; see shared notes and README): SGD with momentum,
-#: reconstruction lr 0.01 (momentum 0.9), adversarial lr 0.1 (momentum 0.1), both divided by 10
-#: after epochs 50 and 1000, weights from N(0, 0.01); semi-supervised: Gaussian noise std 0.3 on
-#: the encoder's input, no dropout, 5000 epochs; clustering: 3000-3000 networks, a 5-D style,
-#: dropout 0.2 on the input only, 1500 epochs. Taken literally it diverged here (NaN
-#: reconstruction in epoch 2, 100 labels), probably because our reconstruction loss is summed
-#: over the 784 pixels: ``--set train.lr=1.2755e-05 --set train.class_lr=0.01`` (0.01 / 784, the
-#: classification phase kept at 0.01) stayed finite; recorded as its own run.
-_PAPER_TRAIN = ["train.optimizer=\"sgd\"", "train.lr=0.01", "train.momentum=0.9", "train.disc_lr=0.1",
-                "train.gen_lr=0.1", "train.adv_momentum=0.1", "train.lr_decay=1.0",
-                "train.lr_milestones=[50, 1000]", "model.init_std=0.01", "model.input_noise=0.0"]
-PAPER_PRESET = {
-    "semi": [*_PAPER_TRAIN, f"train.epochs={PAPER_EPOCHS['ssaae-100']}", "model.encoder_noise=0.3",
-             "model.encoder_dropout=0.0"],
-    "cluster": [*_PAPER_TRAIN, f"train.epochs={PAPER_EPOCHS['cluster-30']}", "model.hidden=[3000, 3000]",
-                "model.style_dim=5",
-                "model.encoder_noise=0.0", "model.encoder_dropout=0.0", "model.encoder_input_dropout=0.2"],
-}
+#: ``--paper``: :data:`aae_utils.reproduction.PAPER_PRESET` (its sources in ``PAPER_SOURCES``).
+#: Taken literally it diverged here (NaN reconstruction in epoch 2, 100 labels), probably because
+#: our reconstruction loss is summed over the 784 pixels: ``--set train.lr=1.2755e-05 --set
+#: train.class_lr=0.01`` (0.01 / 784, the classification phase kept at 0.01) stayed finite;
+#: recorded as its own run (notebook 09).
 
 
 def _json_path(args, r, device) -> Path:

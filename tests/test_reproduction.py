@@ -197,3 +197,32 @@ def test_sync_recorded_copies_and_removes(tmp_path):
     assert sorted(sync_recorded(src, dst)) == ["parzen-gone.json", "reproduce-a.json"]
     assert [p.name for p in dst.iterdir()] == ["reproduce-a.json"]
     assert sync_recorded(src, dst) == []
+
+
+def test_summary_table_gives_the_recipe_and_one_marked_variant():
+    from aae_utils.reproduction import summary_table
+
+    runs = [_run("ssaae-100", 0.03), {**_run("ssaae-100", 0.05), "seed": 1},
+            {**_run("ssaae-100", 0.09), "epochs": 5},  # a length with fewer runs: left out
+            {**_run("ssaae-100", 0.01), "partial": True, "epochs_done": 3},  # cut short: left out
+            {**_run("ssaae-100", 0.02), "settings": {"preset": "paper"}},  # another method
+            _run("ssaae-1000", 0.025)]
+    paper = "the paper's settings (--paper)"
+    table = "\n".join(summary_table(runs, ["ssaae-100", "ssaae-1000"], marked=(paper,)))
+    assert ("| MNIST, 100 labels | 1.90 ± 0.10 | 4.00 ± 1.41 | 2 runs of 20 epochs, cpu "
+            "(paper: 5000, as quoted) |") in table
+    assert "| MNIST, 1000 labels | 1.60 ± 0.08 | 2.50 | 1 run of 20 epochs" in table
+    assert "with the paper's settings (--paper) (marked: not the paper's method) | | 2.00 |" in table
+    assert table.count("marked") == 1  # ssaae-1000 has no such variant: no row
+    assert "| MNIST, 16 clusters, no labels | 9.55 ± 2.05 | not run yet | |" in "\n".join(
+        summary_table([], ["cluster-16"]))
+    with pytest.raises(ValueError, match="no paper result"):
+        summary_table([], ["ssaae-60000"])
+
+
+def test_the_paper_preset_lives_in_the_package_with_its_sources():
+    from aae_utils.reproduction import PAPER_EPOCHS, PAPER_PRESET, PAPER_SOURCES
+
+    assert f"train.epochs={PAPER_EPOCHS['ssaae-100']}" in PAPER_PRESET["semi"]
+    assert "model.hidden=[3000, 3000]" in PAPER_PRESET["cluster"]
+    assert all(source for source in PAPER_SOURCES.values())
