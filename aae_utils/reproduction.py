@@ -357,12 +357,23 @@ def _parzen_run(run: dict) -> str:
     return f"{describe_run(run)}, {width}, {took}{extra}"
 
 
-def parzen_table(runs: list[dict]) -> list[str]:
-    """Markdown rows: the paper's Table 1 (MNIST) beside this course's recorded Parzen runs."""
+def parzen_table(runs: list[dict], rows: tuple[str, ...] | None = None) -> list[str]:
+    """Markdown rows: the paper's Table 1 (MNIST) beside this course's recorded Parzen runs.
+
+    ``rows`` (keys of :data:`PARZEN_OURS`) gives a compact table: the paper's AAE row and only
+    those of ours, without the models this course did not train (notebook 08); by default every
+    row (notebook 09).
+
+    Raises:
+        ValueError: a row that is not a key of :data:`PARZEN_OURS`.
+    """
+    unknown = set(rows or ()) - set(PARZEN_OURS)
+    if unknown:
+        raise ValueError(f"rows: no such row {sorted(unknown)}; choose from {sorted(PARZEN_OURS)}")
     lines = ["| model | paper, Table 1 (nats) | this course (nats) | run |", "|---|---|---|---|"]
     ours = {name: [r for r in runs if r["recipe"] == name] for name in PARZEN_OURS}
 
-    def rows(label: str, paper: str, mine: list[dict]) -> None:
+    def add(label: str, paper: str, mine: list[dict]) -> None:
         if not mine:
             lines.append(f"| {label} | {paper} | not run here | |")
         for r in mine:
@@ -372,12 +383,14 @@ def parzen_table(runs: list[dict]) -> list[str]:
     for model, (mean, err) in PAPER_PARZEN.items():
         paper = f"{mean:.0f} ± {err:g}"
         if model == "AAE":
-            rows(PARZEN_OURS["aae-8d"], paper, ours["aae-8d"])
-        else:
+            add(PARZEN_OURS["aae-8d"], paper, ours["aae-8d"])
+        elif rows is None:
             lines.append(f"| {model} | {paper} | not trained here | |")
     for name in ("vae-8d", "memoriser", "kmeans"):
+        if rows is not None and name not in rows:
+            continue
         if ours[name] or name != "vae-8d":  # the VAE is optional: a row only once it has run
-            rows(PARZEN_OURS[name], "not in Table 1", ours[name])
+            add(PARZEN_OURS[name], "not in Table 1", ours[name])
     return lines
 
 

@@ -162,6 +162,11 @@ def test_parzen_table_puts_our_runs_beside_table_1(tmp_path):
     (vae_row,) = [line for line in parzen_table([*runs, vae]) if line.startswith("| VAE")]
     assert "| not in Table 1 | 290.0 ± 1.5 |" in vae_row
     assert "Parzen value is 287.5 and the importance-sampled one 410.2" in vae_row
+    compact = parzen_table(runs, rows=("kmeans",))  # notebook 08: the AAE and one baseline
+    assert [line.split(" | ")[0] for line in compact[2:]] == ["| AAE (8-D code)", "| k-means: 10,000 "
+                                                            "centroids of the training images (not a model)"]
+    with pytest.raises(ValueError, match="rows: no such row"):
+        parzen_table(runs, rows=("gan",))
 
 
 def test_broken_parzen_files_are_named(tmp_path):
