@@ -1,9 +1,9 @@
-"""The recorded full-scale runs of ``bench/reproduce.py``, for notebooks 06-07 and README.
+"""The recorded full-scale runs of ``bench/reproduce.py``, for notebooks 06-09 and bench/README.md.
 
 Each run is one JSON file in ``bench/results/``, named
 ``reproduce-<recipe>-seed<k>-<device>[-labels<j>][-<tag>].json`` (``-labels<j>``: the labelled
 images were drawn with seed j, not k). Notebooks read them instead of retraining for an hour,
-and README's "paper vs this course" table is generated from the same files
+and bench/README.md's tables are generated from the same files
 (``python bench/report.py``), so every number shown is traceable to a run with its epochs, seed
 and device.
 """
@@ -77,7 +77,7 @@ PAPER_SOURCES = {
 }
 
 
-#: The run records that travel with the package: notebooks 06-08 read them after ``pip install``
+#: The run records that travel with the package: notebooks 06-09 read them after ``pip install``
 #: and on Colab, where there is no ``bench/results/``. ``python bench/report.py`` refreshes the
 #: copies in :data:`PACKAGED` and a test keeps the two folders in step.
 RECORDED_PATTERNS = ("reproduce-*.json", "ablation-*.json", "parzen-*.json")
@@ -256,8 +256,8 @@ def summarise(runs: list[dict]) -> dict[tuple, tuple[float, float, int]]:
     ``--set`` changes, where there are at least two such runs:
     ``{(recipe, epochs, overrides): (mean, std, n)}``.
 
-    The paper reports mean ± std over runs; one good seed is not a result, so README and
-    notebook 06 show this beside the single runs.
+    The paper reports mean ± std over runs; one good seed is not a result, so bench/README.md and
+    notebook 09 show this beside the single runs.
     """
     groups: dict[tuple, list[float]] = {}
     for r in runs:

@@ -4,7 +4,7 @@ Clones the current commit (``git clone`` of this checkout, so uncommitted change
 included) into a temporary folder and runs ``make test`` there, as CI does: creating the virtual
 environment (from pip's cache where it has the packages), linting, the unit tests, every
 notebook in fast mode. Writes ``bench/results/make-test.json`` (wall seconds, tests passed,
-skipped and failed, the commit, the machine), which ``bench/report.py`` renders into README.
+skipped and failed, the commit, the machine), which ``bench/report.py`` renders into bench/README.md.
 
     AAE_DATA_DIR=../shared/data python bench/make_test_time.py
 """

@@ -8,7 +8,7 @@ parzen`` trains on; the k-means's are the 10,000 centroids of those 50,000 image
 den Oord and Bethge, 2016, section on Parzen window estimates). Both are scored exactly as the
 AAE is: the Parzen window's width chosen on the last 10,000 training images, the mean
 log-likelihood of the 10,000 test images with its standard error. One JSON each in ``bench/results/``
-(``parzen-memoriser-seed<k>-cpu.json``, ``parzen-kmeans-seed<k>-cpu.json``), read by README's
+(``parzen-memoriser-seed<k>-cpu.json``, ``parzen-kmeans-seed<k>-cpu.json``), read by bench/README.md's
 Table 1 rows and notebook 08.
 """
 

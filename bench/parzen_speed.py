@@ -5,7 +5,7 @@
 Scores 10,000 random 784-D points against 10,000 samples at one width, then chooses the width
 among 31 on the same pairs (what ``choose_sigma`` does with a 10,000-image validation set), in
 a fresh process so that its peak memory is the estimator's alone. Writes
-``bench/results/timing-parzen-cpu.json``; README's speed section shows it. The goal (issue 19):
+``bench/results/timing-parzen-cpu.json``; bench/README.md's speed section shows it. The goal (issue 19):
 seconds, and under 2 GB beyond the inputs.
 """
 

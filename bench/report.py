@@ -1,6 +1,6 @@
-"""Regenerate README's generated sections from the JSON files in bench/results/.
+"""Regenerate bench/README.md's generated sections from the JSON files in bench/results/.
 
-    python bench/report.py    # rewrites the blocks between the speed and paper markers in README.md
+    python bench/report.py    # rewrites the blocks between the speed, tried, paper and parzen markers
 
 - "Speed": ``speed-*.json`` (bench/speed.py), ``course-time.json`` (bench/course_time.py) and
   ``make-test.json`` (bench/make_test_time.py);
@@ -120,7 +120,7 @@ def alternatives_table(result: dict) -> list[str]:
 
 
 def generated_blocks(results: Path) -> dict[tuple[str, str], list[str]]:
-    """README's generated blocks, by their (start, end) markers, rendered from ``results``."""
+    """bench/README.md's generated blocks, by their (start, end) markers, rendered from ``results``."""
     speed: list[str] = []
     for path in sorted(results.glob("speed-*.json")):
         speed += speed_table(json.loads(path.read_text())) + [""]
@@ -176,18 +176,22 @@ def generated_blocks(results: Path) -> dict[tuple[str, str], list[str]]:
             (PARZEN_START, PARZEN_END): parzen}
 
 
+#: The page whose generated blocks this script writes.
+PAGE = ROOT / "bench" / "README.md"
+
+
 def main() -> int:
-    readme = ROOT / "README.md"
+    readme = PAGE
     text = readme.read_text()
     for (start, end), lines in generated_blocks(ROOT / "bench" / "results").items():
         if start not in text or end not in text:
-            print(f"README.md has no {start} ... {end} block", file=sys.stderr)
+            print(f"bench/README.md has no {start} ... {end} block", file=sys.stderr)
             return 1
         head, rest = text.split(start, 1)
         _, tail = rest.split(end, 1)
         text = head + start + "\n" + "\n".join(lines) + end + tail
     atomic_write(readme, text)
-    print(f"updated the generated sections of {readme.name}")
+    print("updated the generated sections of bench/README.md")
     from aae_utils.reproduction import PACKAGED, sync_recorded
 
     changed = sync_recorded(ROOT / "bench" / "results")

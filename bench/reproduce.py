@@ -11,7 +11,7 @@ Each run trains the course's recipe (``aae_utils.recipes``: ``ssaae-<labels>`` o
 validation set, measures test error on the 10,000 test images after every ``--eval-every``
 epochs, and writes one JSON per run to ``bench/results/`` (experiment, settings, seed, device,
 torch version, wall time, errors per evaluated epoch). ``bench/report.py`` turns those files
-into README's "paper vs this course" table.
+into bench/README.md's tables and notebook 09.
 
 ``parzen`` (Table 1) trains the AAE with an 8-D code (``aae-8d``; ``--model vae`` the VAE of
 the same size) on the same 50,000 images and, at every evaluated epoch, scores the test images

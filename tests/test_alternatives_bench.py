@@ -1,4 +1,4 @@
-"""bench/alternatives.py (what the engine does not use, measured) and README's generated blocks."""
+"""bench/alternatives.py (what the engine does not use, measured) and bench/README.md's generated blocks."""
 
 import json
 
@@ -33,10 +33,11 @@ def test_bad_arguments_are_named(alternatives, args, message, capsys):
 
 
 def test_readme_blocks_are_what_report_renders_now(report):
-    """A changed JSON in bench/results/ without `python bench/report.py` leaves README stale."""
-    readme = (REPO_ROOT / "README.md").read_text()
+    """A changed JSON in bench/results/ without `python bench/report.py` leaves bench/README.md stale."""
+    readme = (REPO_ROOT / "bench" / "README.md").read_text()
     for (start, end), lines in report.generated_blocks(REPO_ROOT / "bench" / "results").items():
-        assert start in readme and end in readme, f"README.md lost its {start} ... {end} block"
+        assert start in readme and end in readme, f"bench/README.md lost its {start} ... {end} block"
         stored = readme.split(start, 1)[1].split(end, 1)[0]
         assert stored == "\n" + "\n".join(lines), (
-            f"README's {start} block differs from bench/report.py's rendering: run python bench/report.py")
+            f"bench/README.md's {start} block differs from bench/report.py's rendering: "
+            "run python bench/report.py")

@@ -17,9 +17,11 @@ import pytest
 from aae_utils.config import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "tools"))
-from editions import MARKER, write_assignments  # noqa: E402
+from editions import MARKER, has_exercises, write_assignments  # noqa: E402
 
-NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+#: The notebooks with exercises; notebook 09 (an appendix to read) has none and is not released.
+NOTEBOOKS = [p for p in sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+             if has_exercises(nbformat.read(p, as_version=4))]
 GRADED = "00_setup"
 
 
@@ -108,3 +110,9 @@ def test_autograde_gives_full_partial_and_no_points(course):
     assert max_score == 3
     assert scores == {"solutions": 3, "one-wrong": 2, "blank": 0, "library": 2}, scores
     shutil.rmtree(course / "autograded", ignore_errors=True)
+
+
+def test_a_notebook_without_exercises_is_not_released(tmp_path):
+    written = {p.name for p in write_assignments(tmp_path)}
+    assert "09_reproducing_the_paper.ipynb" not in written and "00_setup.ipynb" in written
+    assert written == {p.name for p in NOTEBOOKS}

@@ -40,6 +40,7 @@ TABLES = {
     "06_semi_supervised_aae.ipynb": "| MNIST, 100 labels | 1.90 ± 0.10 |",
     "07_clustering_and_dim_reduction.ipynb": "| MNIST, 30 clusters, no labels |",
     "08_judging_generative_models.ipynb": "| AAE (8-D code) | 340 ± 2 |",
+    "09_reproducing_the_paper.ipynb": "| MNIST, 16 clusters, no labels | 9.55 ± 2.05 | 1500 epochs |",
 }
 
 FAKE_COLAB = '''\

@@ -1,6 +1,7 @@
 """Every number stated in prose is backed by something a reader can check (issue 17).
 
-A decimal number or a percentage in a notebook's markdown cells or in README.md must come from a
+A decimal number or a percentage in a notebook's markdown cells or in README.md (and the other
+pages of :data:`PAGES`) must come from a
 stored output of that notebook, from a JSON in ``bench/results/`` that the text cites, or from the
 paper. Integers (epochs, sizes, digits, counts) are not checked, nor are code, math, links,
 versions, arXiv ids, dates and section or table numbers (:data:`SKIPPED` says why for each).
@@ -53,6 +54,8 @@ from aae_utils.config import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 README = REPO_ROOT / "README.md"
+#: The pages of prose besides the notebooks, each checked like README.
+PAGES = [README, REPO_ROOT / "bench" / "README.md", REPO_ROOT / "CONTRIBUTING.md"]
 RESULTS = REPO_ROOT / "bench" / "results"
 
 # --------------------------------------------------------------------------------------------
@@ -472,8 +475,8 @@ def is_backed(stated: Stated, doc: Path) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("doc", [*NOTEBOOKS, README],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("doc", [*NOTEBOOKS, *PAGES],
+                         ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_every_number_in_prose_is_backed(doc):
     unbacked = [s for s in stated_numbers(doc) if not is_backed(s, doc)]
     if unbacked:

@@ -137,11 +137,19 @@ def write_student_edition(out: Path, notebooks: Path = REPO / "notebooks") -> li
     return written
 
 
+def has_exercises(nb: nbformat.NotebookNode) -> bool:
+    """Whether a notebook has a "Your turn" cell (notebook 09, an appendix to read, has none)."""
+    return any(c.cell_type == "code" and MARKER in c.source for c in nb.cells)
+
+
 def write_assignments(out: Path, notebooks: Path = REPO / "notebooks") -> list[Path]:
-    """Write an nbgrader course folder: ``out/source/<stem>/<stem>.ipynb`` for every notebook,
-    and ``out/nbgrader_config.py``. Returns the notebooks written."""
+    """Write an nbgrader course folder: ``out/source/<stem>/<stem>.ipynb`` for every notebook
+    with exercises (:func:`has_exercises`), and ``out/nbgrader_config.py``. Returns the
+    notebooks written."""
     written = []
     for path in sorted(notebooks.glob("*.ipynb")):
+        if not has_exercises(nbformat.read(path, as_version=4)):
+            continue  # nothing to grade
         dest = out / "source" / path.stem / path.name
         _write_notebook(dest, assignment_source(nbformat.read(path, as_version=4)))
         written.append(dest)

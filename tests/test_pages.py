@@ -1,0 +1,28 @@
+"""README is a front page for learners and instructors; the rest lives where its readers look."""
+
+import re
+
+import pytest
+
+from aae_utils.config import REPO_ROOT
+
+NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+PAGES = ["README.md", "bench/README.md", "CONTRIBUTING.md", "data/README.md"]
+LINK = re.compile(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)")
+
+
+def test_readme_is_a_front_page():
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert len(readme.encode()) < 10_000, "README.md grew past 10 KB: move detail to CONTRIBUTING.md"
+    for nb in NOTEBOOKS:
+        assert f"(notebooks/{nb.name})" in readme, f"README's notebook table lacks {nb.name}"
+    for page in ("bench/README.md", "CONTRIBUTING.md", "notebooks/09_reproducing_the_paper.ipynb"):
+        assert f"]({page})" in readme, f"README does not point to {page}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_relative_links_open_what_they_name(page):
+    path = REPO_ROOT / page
+    missing = [target for target in LINK.findall(path.read_text())
+               if not (path.parent / target.split("#")[0]).exists()]
+    assert not missing, f"{page} links to files that do not exist: {missing}"
