@@ -1,9 +1,11 @@
 """Priors p(z) for the adversarial regulariser.
 
 An AAE only needs to *sample* its prior: the discriminator learns to tell prior samples from
-codes. That is the point of the paper: any distribution we can sample works, including ones
-with no closed-form KL against a Gaussian posterior (a mixture, a swiss roll). ``log_prob``
-is given where the density exists, for plots and for the VAE comparison.
+codes. A VAE needs the prior's density ``log p(z)``: in closed form for the KL to N(0, I), or in
+a Monte-Carlo estimate of the KL for any other prior with a density, such as the mixture
+(:func:`aae_utils.losses.monte_carlo_kl`). A swiss roll without noise lives on a curve and has
+no density at all; an AAE uses it all the same. ``log_prob`` is given where the density is
+known in closed form (the Gaussian, the mixture, the categorical).
 
 Priors that are split by label (the mixture's components, the swiss roll's segments) accept
 ``sample(labels)``: one code per label, drawn from that label's part of the prior.
@@ -171,7 +173,10 @@ class SwissRollPrior(Prior):
     A position :math:`t \\in [0, 1]` along the roll maps to
     :math:`r = \\text{scale}\\sqrt{t}`, angle :math:`\\theta = \\text{turns}\\cdot 2\\pi\\sqrt{t}`,
     :math:`z = (r\\cos\\theta, r\\sin\\theta)`; label ``c`` owns :math:`t \\in [c/K, (c+1)/K)`.
-    The prior lives on a curve, so it has no density in 2-D and ``log_prob`` is not defined.
+    With ``noise=0`` the prior lives on a curve and has no density in 2-D. With ``noise > 0``
+    (the course's recipes use 0.15) each sample is moved by Gaussian noise across the curve, so a
+    density exists, but not in closed form; ``log_prob`` is not defined either way, because an
+    AAE never needs it.
     """
 
     def __init__(
