@@ -61,7 +61,7 @@ class _Rules:
     abs: float = 1e-5
     tensors: bool = False  # 0-d tensors must stay tensors (a training phase)
     dtype: bool = False  # tensors must have the reference's dtype
-    show_expected: bool = True  # False for a question without inputs: the value is the answer
+    show_expected: bool = True  # False where the value is the answer (a question, the learner's data)
 
 
 def _ordinal(i: int) -> str:
@@ -113,7 +113,11 @@ def _mismatch(got: Any, expected: Any, rules: _Rules, names: tuple[str, ...] = (
             # a question without inputs: the expected value is the answer, so it is not shown
             return f"got {value:.6g}, which is not within the tolerance of the right value"
         return f"expected {number:.6g}, got {value:.6g}"
-    return None if got == expected else f"expected {expected!r}, got {_show(got)}"
+    if got == expected:
+        return None
+    if not rules.show_expected:
+        return f"got {_show(got)}, which is not the right value"
+    return f"expected {expected!r}, got {_show(got)}"
 
 
 def _tensor_mismatch(got: Any, expected: Tensor, rules: _Rules) -> str | None:
@@ -136,20 +140,22 @@ def _tensor_mismatch(got: Any, expected: Tensor, rules: _Rules) -> str | None:
         return f"expected whole numbers ({expected.dtype}: labels, counts, indices), got {got.dtype}"
     if expected.dtype == torch.bool or not expected.is_floating_point():
         same = torch.equal(got.detach().cpu().to(expected.dtype), expected.cpu())
-        return None if same else f"values differ: {_first_difference(got, expected)}"
+        return None if same else f"values differ: {_first_difference(got, expected, rules.show_expected)}"
     g, e = got.detach().cpu().double(), expected.detach().cpu().double()
     if not torch.isfinite(g).all():
         return "your result holds NaN or inf values"
     if torch.allclose(g, e, rtol=rules.rel, atol=rules.abs):
         return None
-    return f"values differ: {_first_difference(g, e)}"
+    return f"values differ: {_first_difference(g, e, rules.show_expected)}"
 
 
-def _first_difference(got: Tensor, expected: Tensor) -> str:
+def _first_difference(got: Tensor, expected: Tensor, show_expected: bool = True) -> str:
     g, e = got.detach().cpu().double().flatten(), expected.detach().cpu().double().flatten()
     i = int((g - e).abs().argmax())
     index = np.unravel_index(i, tuple(expected.shape)) if expected.dim() else ()
     where = f"at index {tuple(int(j) for j in index)} " if expected.dim() else ""
+    if not show_expected:  # the learner's own data: the right values answer the notebook's question
+        return f"{where}got {g[i].item():.6g}, which is not the right value"
     return f"{where}expected {e[i].item():.6g}, got {g[i].item():.6g}"
 
 

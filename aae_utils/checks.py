@@ -275,6 +275,7 @@ def evaluate(name: str, fn: Any, **context: Any) -> Verdict:
         return Verdict(name, "wrong", f"{title} not quite: your function calls the library's "
                                       f"{handed_over}, which is the answer itself; write it from the "
                                       f"pieces the text gives.\n{_first_hint(ex)}")
+    hidden = None  # the first failure whose right value is not shown
     for i, case in enumerate(cases, 1):
         args = case.build()
         where = f"case {i} of {len(cases)}" + (f" ({case.label})" if case.label else "")
@@ -306,7 +307,14 @@ def evaluate(name: str, fn: Any, **context: Any) -> Verdict:
             why = _mismatch(got_after, exp_after, rules)
             why = why and f"after the call, {why}"
         if why:
-            return Verdict(name, "wrong", f"{title} not quite.\n  On {where}\n  {why}.\n{_first_hint(ex)}")
+            verdict = Verdict(name, "wrong", f"{title} not quite.\n  On {where}\n  {why}.\n{_first_hint(ex)}")
+            if rules.show_expected:
+                return verdict
+            # This case hides its right value (it answers the notebook's question, or is the
+            # learner's own data); a later case that also fails may show one, so try on.
+            hidden = hidden or verdict
+    if hidden is not None:
+        return hidden
     labels = "; ".join(c.label for c in cases if c.label)
     return Verdict(name, "correct", f"{title} correct" + (
         f": agrees with the reference on {len(cases)} cases ({labels})." if len(cases) > 1 else "."))

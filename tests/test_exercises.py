@@ -240,3 +240,51 @@ def test_the_student_edition_ends_the_exercise_with_its_lesson(name):
         following.append(cell)
     assert any(c.cell_type == "markdown" and c.source.startswith("**What to notice")
                for c in following), f"{name}: no lesson after its check in the student edition"
+
+
+# --- a miss on the notebook's own data never prints the notebook's answer --------------------------
+
+
+def _hidden_cases(name):
+    ex = REGISTRY[name]
+    return [c for c in ex.cases(ex.demo()) if not c.show_expected and c.args]
+
+
+HIDING = [n for n in NAMES if _hidden_cases(n)]
+
+
+def test_the_cases_on_the_notebooks_own_data_hide_their_answer():
+    """A case on the learner's data computes what the next cell prints as the answer to the
+    notebook's question (1,028 sevens, 80.9% background, the widest digit, ...)."""
+    for name in ("00.count_digit", "00.zero_fraction", "01.widest_digit", "02.average_kl",
+                 "06.labelled_fraction", "07.labels_used", "07.largest_cluster"):
+        assert name in HIDING, f"{name}: its case on the notebook's data shows the right value"
+
+
+@pytest.mark.parametrize("name, wrong", [(n, w) for n in HIDING for w in REGISTRY[n].wrong])
+def test_a_miss_on_the_notebooks_own_data_keeps_its_answer(name, wrong):
+    from aae_utils.checks import _call, as_number
+
+    ex = REGISTRY[name]
+    message = evaluate(name, ex.wrong[wrong], **ex.demo()).message
+    for case in _hidden_cases(name):
+        if f"({case.label})" not in message:
+            continue
+        assert not re.search(r"expected -?\d", message), message
+        number = as_number(_call(ex.reference, case.build(), case)[0])
+        if number is not None and len(shown := f"{number:.6g}") >= 3:
+            assert not re.search(rf"(?<![\d.]){re.escape(shown)}(?!\d)", message), message
+
+
+def test_a_later_made_up_case_that_fails_is_reported_with_its_right_value():
+    """The first case is the learner's data (hidden); a made-up case failing too says more."""
+    ex = REGISTRY["00.count_digit"]
+    verdict = evaluate("00.count_digit", lambda labels, digit: int((labels == digit).sum()) + 1,
+                       **ex.demo())
+    assert verdict.status == "wrong" and "case 1 of" not in verdict.message
+    assert re.search(r"expected \d+, got \d+", verdict.message), verdict.message
+    mine = len(ex.demo()["labels"])  # wrong only on the question itself: the sevens of these labels
+    only_mine = evaluate("00.count_digit", lambda labels, digit: int((labels == digit).sum())
+                         + (len(labels) == mine and digit == 7), **ex.demo())
+    assert only_mine.status == "wrong" and "the right value" in only_mine.message
+    assert "expected" not in only_mine.message and "case 1 of" in only_mine.message

@@ -39,7 +39,8 @@ def _count_digit_cases(context):
     labels = context.get("labels")
     if labels is None:
         raise ValueError("pass labels=test.y to the check")
-    yield Case(args=(labels, 7), label=f"your {len(labels):,} labels, digit 7")
+    yield Case(args=(labels, 7), label=f"your {len(labels):,} labels, digit 7",
+               show_expected=False)
     yield Case(args=(labels, 0), label="the same labels, digit 0")
     yield Case(args=(labels[:1000], 7), label="the first 1,000 of them, digit 7")
     g = torch.Generator().manual_seed(1)
@@ -76,7 +77,8 @@ def _zero_fraction_cases(context):
     images = context.get("images")
     if images is None:
         raise ValueError("pass images=train.x to the check")
-    yield Case(args=(images,), label=f"your {len(images):,} images")
+    yield Case(args=(images,), label=f"your {len(images):,} images",
+               show_expected=False)
     yield Case(args=(images[:100],), label="the first 100 of them")
     g = torch.Generator().manual_seed(2)
     sparse = (torch.rand(50, 784, generator=g) - 0.3).clamp(min=0) / 0.7  # about 30% zeros
@@ -112,7 +114,8 @@ def _mean_distance(z):
 def _mean_distance_cases(context):
     g = torch.Generator().manual_seed(3)
     if context.get("z") is not None:
-        yield Case(args=(context["z"],), label=f"your {len(context['z']):,} codes")
+        yield Case(args=(context["z"],), label=f"your {len(context['z']):,} codes",
+                   show_expected=False)
     yield Case(args=(GaussianPrior(2, std=5.0).sample(10_000, generator=g),),
                label="10,000 samples of GaussianPrior(2, std=5.0)")
     yield Case(args=(GaussianMixturePrior(10).sample(2000, generator=g),),

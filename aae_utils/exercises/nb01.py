@@ -226,7 +226,8 @@ def _loss_per_digit_cases(context):
     model, images, labels = context.get("model"), context.get("images"), context.get("labels")
     if model is None or images is None or labels is None:
         raise ValueError("pass model=model, images=test.x, labels=test.y to the check")
-    yield Case(args=(model, images, labels), label=f"your model on {len(images):,} images")
+    yield Case(args=(model, images, labels), label=f"your model on {len(images):,} images",
+               show_expected=False)
     yield Case(args=(model, images[:500], labels[:500]), label="the first 500 of them")
     x, y = _random_labelled(200, 1)
     device = next(model.parameters()).device
@@ -297,7 +298,8 @@ def _widest_digit_cases(context):
     if codes is None or labels is None:
         raise ValueError("pass codes=codes, labels=test.y to the check")
     codes, labels = codes.cpu(), labels.cpu()
-    yield Case(args=(codes, labels), label=f"your {len(codes):,} codes")
+    yield Case(args=(codes, labels), label=f"your {len(codes):,} codes",
+               show_expected=False)
     flipped = codes.flip(1) * torch.tensor([1.0, 3.0])
     yield Case(args=(flipped, labels), label="the same codes, z2 stretched 3 times")
     # widest by the sum of variances: 4; by the sum of standard deviations: 2; by the variance
@@ -344,7 +346,8 @@ def _count_params_cases(context):
     module = context.get("module")
     if module is None:
         raise ValueError("pass module=model.decoder to the check")
-    yield Case(args=(module,), label="your module")
+    yield Case(args=(module,), label="your module",
+               show_expected=False)
     yield Case(args=(_seeded(7, lambda: nn.Linear(3, 4)),), label="nn.Linear(3, 4)")
     yield Case(args=(_tiny_ae(6, hidden=(20, 10)),), label="a small autoencoder")
     yield Case(args=(_seeded(8, _partly_frozen),), label="a network with a frozen first layer")

@@ -93,7 +93,8 @@ def _tiny_models():
 )
 def _count_cases(context):
     for i, model in enumerate(context["models"]):
-        yield Case(args=(model,), label=f"your model {i + 1}")
+        yield Case(args=(model,), label=f"your model {i + 1}",
+                   show_expected=False)
     for model in _tiny_models():
         cond = model.decoder.cond_dim
         article = "an" if model.kind == "aae" else "a"
@@ -150,7 +151,8 @@ def _sq_length_cases(context):
 )
 def _best_probe_cases(context):
     results = context["results"]
-    yield Case(args=(results,), label="your probe_results")
+    yield Case(args=(results,), label="your probe_results",
+               show_expected=False)
     yield Case(args=(dict(reversed(results.items())),), label="the same, in reverse order")
     yield Case(args=({"a": 0.3, "b": 0.9, "c": 0.5},), label="a, b, c")
     yield Case(args=({"zeta": 0.95, "alpha": 0.2, "mid": 0.6, "omega": 0.1},), label="four models")

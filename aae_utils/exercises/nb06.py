@@ -290,7 +290,8 @@ def _error_on_low_digits_cases(context):
     if missing:
         raise ValueError(f"the check needs {sorted(missing)}: pass model=, images= and labels=")
     model, images, labels = context["model"], context["images"], context["labels"]
-    yield Case(args=(model, images, labels), label=f"{len(images):,} test images")
+    yield Case(args=(model, images, labels), label=f"{len(images):,} test images",
+               show_expected=False)
     yield Case(args=(model, images[:1234], labels[:1234]), label="the first 1,234")
     g = torch.Generator().manual_seed(5)
     x = torch.rand(200, images.shape[1], generator=g).to(images.device)
@@ -325,7 +326,8 @@ def _labelled_fraction_cases(context):
     labels = context.get("labels")
     if labels is None:
         raise ValueError("pass labels= (the training labels, -1 for the unlabelled images)")
-    yield Case(args=(labels,), label=f"your {len(labels):,} training labels")
+    yield Case(args=(labels,), label=f"your {len(labels):,} training labels",
+               show_expected=False)
     g = torch.Generator().manual_seed(7)
     some = torch.full((1000,), -1)
     some[torch.randperm(1000, generator=g)[:130]] = 0  # 130 labelled zeros

@@ -102,7 +102,8 @@ def _paper_cases(context):
     yield Case(args=_foreign_top(), label="a cluster whose most confident image sits in another cluster")
     if "val_proba" in context and "val_labels" in context:
         proba = context["val_proba"]
-        yield Case(args=(proba, context["val_labels"]), label=f"your model's {proba.shape[1]} clusters")
+        yield Case(args=(proba, context["val_labels"]), label=f"your model's {proba.shape[1]} clusters",
+                   show_expected=False)
 
 
 # --- exercise 1: how many labels the rule reads ---------------------------------------------------
@@ -140,7 +141,8 @@ def _labels_used_cases(context):
     if "val_proba" not in context:
         raise ValueError("the check needs val_proba=: the validation q(y|x) of a model")
     proba = context["val_proba"]
-    yield Case(args=(proba,), label=f"your model's {proba.shape[1]} clusters")
+    yield Case(args=(proba,), label=f"your model's {proba.shape[1]} clusters",
+               show_expected=False)
     yield Case(args=(_half_unused(),), label="8 of 16 clusters unused")
     yield Case(args=(_proba(12, 30, 2),), label="12 examples, 30 clusters")
     yield Case(args=(_proba(1000, 16, 4),), label="1,000 examples, 16 clusters")
@@ -178,7 +180,8 @@ def _largest_cases(context):
     if "proba" not in context:
         raise ValueError("the check needs proba=: the test q(y|x) of a model")
     proba = context["proba"]
-    yield Case(args=(proba,), label=f"your model, {len(proba):,} images")
+    yield Case(args=(proba,), label=f"your model, {len(proba):,} images",
+               show_expected=False)
     yield Case(args=(proba[:2500],), label="its first 2,500 images")
     yield Case(args=(_proba(400, 16, 9),), label="400 made-up images, 16 clusters")
 
@@ -241,7 +244,8 @@ def _majority_cases(context):
     yield Case(args=_foreign_top(), label="a cluster whose most confident image sits in another cluster")
     if "val_proba" in context and "val_labels" in context:
         proba = context["val_proba"]
-        yield Case(args=(proba, context["val_labels"]), label=f"your model's {proba.shape[1]} clusters")
+        yield Case(args=(proba, context["val_labels"]), label=f"your model's {proba.shape[1]} clusters",
+                   show_expected=False)
 
 
 # --- exercise 4: the experiment -------------------------------------------------------------------
