@@ -7,13 +7,21 @@ with it); tuples, lists and dicts are compared entry by entry, and a message nam
 that differs (the second value returned, a model's layer). :func:`model_state` is what a
 training step leaves behind, and :func:`through_fit` runs a learner's phase inside
 :func:`~aae_utils.engine.fit`, so that a check compares a step where the notebook uses it.
-:mod:`aae_utils.checks` runs the cases and prints the verdicts.
+:func:`handed_over` and :func:`watching` tell an answer written by the learner from the
+library's own function handed in (as it is, wrapped in ``functools.partial``, or called from a
+wrapper by any route). :mod:`aae_utils.checks` runs the cases and prints the verdicts.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib
+import inspect
 import math
-from collections.abc import Callable, Iterable
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -251,3 +259,179 @@ def through_fit(phase: str, wrap: Callable[[Callable], Callable] | None = None) 
                 **model_state(model, gradients=())}
 
     return run
+
+
+def case_adam(params: Iterable[nn.Parameter], lr: float) -> torch.optim.Adam:
+    """The Adam optimiser a phase exercise's case hands the learner's step.
+
+    Its ``eps`` is 1e-3, not 1e-8: Adam's first step moves a weight by about
+    ``lr * g / (|g| + eps)``, so with a tiny ``eps`` a gradient entry that happens to be near 0
+    (one in some thousands of a 784-input layer's) turns a rounding difference of 1e-9, which an
+    equivalent formula (a log of a softmax for a cross-entropy) leaves, into a weight difference
+    of a good part of ``lr``. With 1e-3 the same rounding moves the weights by less than 1e-7,
+    while a missing step, a missing ``zero_grad`` or a wrong sign still moves them by up to ``lr``.
+    """
+    return torch.optim.Adam(params, lr=lr, eps=1e-3)
+
+
+# --- the learner's own answer, not the library's -------------------------------------------------
+
+
+class HandedOver(Exception):
+    """The learner's function called a forbidden library function (found while it ran)."""
+
+
+def library_module(name: str) -> bool:
+    """Whether module ``name`` is the library's. The exercises' modules are not: they hold the
+    references and the catalogued wrong answers, which stand for a learner's code."""
+    return (name == "aae_utils" or name.startswith("aae_utils.")) and not name.startswith(
+        "aae_utils.exercises")
+
+
+def _unwrap(obj: Any) -> Any:
+    """The function behind a ``functools.partial``, a bound method, a static or class method."""
+    for _ in range(20):
+        if isinstance(obj, functools.partial):
+            obj = obj.func
+        elif isinstance(obj, (staticmethod, classmethod)) or inspect.ismethod(obj):
+            obj = obj.__func__
+        else:
+            break
+    return obj
+
+
+def resolve(path: str) -> Any:
+    """``"aae_utils.models.GaussianEncoder.reparameterise"`` -> that object."""
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ValueError(f"no such object: {path}")
+
+
+def _targets(forbidden: Iterable[str]) -> dict[int, str]:
+    """id of each forbidden function -> its name without ``aae_utils.``."""
+    return {id(_unwrap(resolve(path))): path.split(".", 1)[1] for path in forbidden}
+
+
+def handed_over(fn: Any, reference: Callable | None, forbidden: Iterable[str]) -> str | None:
+    """Why ``fn`` is not the learner's own answer, as the rest of "your function ...", or None.
+
+    Caught: a forbidden function (the library's answer) or the exercise's reference handed in
+    as it is or in a ``functools.partial`` (``partial(losses.gaussian_kl, reduction="none")``);
+    any other function of the library (its ``__module__``); and a function whose code reaches
+    a forbidden one: by name, under another name, through its module or class
+    (``phases.classification_phase``), by ``getattr`` with the name as a string, or in a helper
+    function of the learner's it calls. Reads the code; :func:`watching` catches the routes
+    only a run shows. Other library functions called inside (``reconstruction_loss`` where the
+    text allows it, ``frozen``) are the learner's to use.
+    """
+    targets = _targets(forbidden)
+    inner = _unwrap(fn)
+    if id(inner) in targets:
+        return f"is the library's {targets[id(inner)]}, which is the answer itself"
+    if reference is not None and inner is _unwrap(reference):
+        return "is the check's own reference, which is the answer itself"
+    module = getattr(inner, "__module__", None)
+    module = module if isinstance(module, str) else ""
+    if library_module(module):
+        name = getattr(inner, "__qualname__", None) or type(inner).__qualname__
+        return f"is the library's {module.removeprefix('aae_utils.')}.{name}, not one written here"
+    called = _reaches(inner, targets)
+    return f"calls the library's {called}, which is the answer itself" if called else None
+
+
+_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def _names(code) -> tuple[set[str], set[str]]:
+    """The names a code object (and the code nested in it) loads, and the attribute names it
+    may reach: those names and its string constants that read as names (``"classification_phase"``
+    in a ``getattr``, ``"aae_utils.phases"``)."""
+    codes, names, strings = [code], set(), set()
+    while codes:
+        c = codes.pop()
+        names |= set(c.co_names) | set(c.co_freevars)
+        for const in c.co_consts:
+            if hasattr(const, "co_names"):
+                codes.append(const)
+            elif isinstance(const, str) and _PATH.fullmatch(const):
+                strings |= set(const.split("."))
+    return names, names | strings
+
+
+def _static(obj: Any, attr: str) -> Any:
+    """``obj.attr`` for a module or a class, without running a module's ``__getattr__`` (which
+    imports lazily) or a descriptor."""
+    try:
+        if inspect.ismodule(obj):
+            return vars(obj).get(attr)
+        return inspect.getattr_static(obj, attr, None)
+    except Exception:  # a class that will not say: the run (watching) still sees the call
+        return None
+
+
+def _reaches(fn: Any, targets: dict[int, str]) -> str | None:
+    """The name of the forbidden function (``targets``) that ``fn``'s code reaches, or None."""
+    todo, read = [fn], set()
+    while todo and len(read) < 100:
+        f = todo.pop()
+        if id(f) in read or not inspect.isfunction(f):  # a callable object: watching() sees it
+            continue
+        read.add(id(f))
+        names, attrs = _names(f.__code__)
+        reachable = dict(getattr(f, "__globals__", {}))
+        for var, cell in zip(f.__code__.co_freevars, f.__closure__ or (), strict=False):
+            with contextlib.suppress(ValueError):  # an empty cell
+                reachable[var] = cell.cell_contents
+        frontier, seen = [reachable[n] for n in names if n in reachable], set()
+        for _ in range(4):  # aae_utils.phases.classification_phase: three steps from a name
+            following = []
+            for obj in frontier:
+                inner = _unwrap(obj)
+                if inner is None or id(inner) in seen:
+                    continue
+                seen.add(id(inner))
+                if id(inner) in targets:
+                    return targets[id(inner)]
+                if inspect.isfunction(inner) and not library_module(str(inner.__module__)):
+                    todo.append(inner)  # a helper of the learner's: read it too
+                elif inspect.ismodule(inner) or inspect.isclass(inner):
+                    following += [_static(inner, a) for a in attrs]
+            frontier = following
+    return None
+
+
+@contextlib.contextmanager
+def watching(forbidden: Iterable[str]) -> Iterator[list[str]]:
+    """Inside the block, every call of a forbidden function from code that is not the
+    library's is recorded (its name) in the list yielded: whatever route the learner's function
+    took to it (``importlib``, ``sys.modules``, a registry of phases), which :func:`handed_over`
+    cannot read. The library's own calls (the engine's phases) are not recorded. Where a
+    profiler already runs (``%prun``), it is left alone and nothing is recorded."""
+    codes = {}
+    for path in forbidden:
+        f = _unwrap(resolve(path))
+        if hasattr(f, "__code__"):
+            codes[f.__code__] = path.split(".", 1)[1]
+    hits: list[str] = []
+    if not codes or sys.getprofile() is not None:
+        yield hits
+        return
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            caller = frame.f_back
+            if caller is None or not library_module(str(caller.f_globals.get("__name__", ""))):
+                hits.append(codes[frame.f_code])
+
+    sys.setprofile(profile)
+    try:
+        yield hits
+    finally:
+        sys.setprofile(None)

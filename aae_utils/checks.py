@@ -23,14 +23,18 @@ arrays, never ``bool`` (nor a number for a truth value); tensors must match in s
 (in dtype too where the exercise says so, and, where a case asks, in the gradients they pass
 back); a training step must also leave the model as the reference does: its weights, the
 gradients left on every part, which weights train, and a real run of
-:func:`~aae_utils.engine.fit` with the step in it.
+:func:`~aae_utils.engine.fit` with the step in it. The answer must be the learner's own: the
+library's function (the exercise's ``forbidden`` ones, its reference, any of ``aae_utils``)
+handed in as it is, in a ``functools.partial`` or inside a wrapper that reaches it by any route
+is refused with its name (:func:`~aae_utils.answers.handed_over`,
+:func:`~aae_utils.answers.watching`).
 """
 
 from __future__ import annotations
 
 import copy
 import importlib
-import inspect
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,18 +42,23 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .answers import (  # noqa: F401 (answer_is_correct, as_number, as_truth: part of this API)
+from .answers import (  # noqa: F401 (answer_is_correct, as_number, as_truth, case_adam: this API)
+    HandedOver,
     _describe,
     _mismatch,
     _Rules,
     _show,
     _tensor_mismatch,
+    _unwrap,
     after_step,
     answer_is_correct,
     as_number,
     as_truth,
+    case_adam,
+    handed_over,
     model_state,
     through_fit,
+    watching,
 )
 
 _UNSET = object()
@@ -124,7 +133,11 @@ class Exercise:
         outputs: names of the values a tuple result holds, for the message that says which
             one differs.
         forbidden: the library's functions that *are* the answer (``"aae_utils.phases.
-            discriminator_phase"``): a function that calls one of them is told to write it.
+            discriminator_phase"``): a function that is one of them, or calls one, by whatever
+            route, is told to write it (as is any function of the library handed in itself).
+        advice: what a raised error means in this exercise, by a pattern of the error's text
+            (``"TypeError: ..."``) and the text that replaces the pattern's match (a tuple where
+            codes are expected: the encoder's pair, not ``torch.tensor`` of it).
     """
 
     name: str
@@ -140,6 +153,7 @@ class Exercise:
     dtype: bool = False
     outputs: tuple[str, ...] = ()
     forbidden: tuple[str, ...] = ()
+    advice: dict[str, str] = field(default_factory=dict)
 
     @property
     def function(self) -> str:
@@ -270,11 +284,9 @@ def evaluate(name: str, fn: Any, **context: Any) -> Verdict:
         cases = list(ex.cases(context))
     except ValueError as err:  # the notebook has not made what the check needs yet
         return Verdict(name, "not done", f"{title} not done yet: {err}.")
-    handed_over = _library_call(fn, ex.forbidden)
-    if handed_over:
-        return Verdict(name, "wrong", f"{title} not quite: your function calls the library's "
-                                      f"{handed_over}, which is the answer itself; write it from the "
-                                      f"pieces the text gives.\n{_first_hint(ex)}")
+    why = handed_over(fn, ex.reference, ex.forbidden)
+    if why:
+        return _not_yours(ex, title, why)
     hidden = None  # the first failure whose right value is not shown
     for i, case in enumerate(cases, 1):
         args = case.build()
@@ -283,14 +295,16 @@ def evaluate(name: str, fn: Any, **context: Any) -> Verdict:
         rules = _Rules(ex.rel, ex.abs, ex.tensors, ex.dtype,
                        show_expected=bool(args) and case.show_inputs and case.show_expected)
         try:
-            got, got_grads, got_after = _call(fn, args, case)
+            got, got_grads, got_after = _call(fn, args, case, watch=ex.forbidden)
+        except HandedOver as err:
+            return _not_yours(ex, title, f"calls the library's {err}, which is the answer itself")
         except NotImplementedError as err:
             where = _raised_in(err) or ex.function
             return Verdict(name, "not done", f"{title} not done yet: {where}() still raises "
                                              "NotImplementedError; write it and run its cell again.")
         except Exception as err:  # the learner's code: report it, do not stop the notebook
             return Verdict(name, "wrong", f"{title} not quite.\n  On {where}\n  your function raised "
-                                          f"{type(err).__name__}: {err}\n{_first_hint(ex)}")
+                                          f"{_explain(ex, err)}\n{_first_hint(ex)}")
         if case.expected is not _UNSET:
             expected, exp_grads, exp_after = case.expected, None, None
         else:
@@ -298,7 +312,7 @@ def evaluate(name: str, fn: Any, **context: Any) -> Verdict:
         why = _changed_inputs(ex, case, args)
         if why is None:
             why = _mismatch(got, expected, rules, ex.outputs)
-            if why and case.through is None and not ex.outputs and not why.startswith("the "):
+            if why and case.through is None and not ex.outputs and not why.startswith(("the ", "your ")):
                 why = f"your result: {why}"
         if why is None and case.grads:
             why = _grads_mismatch(got_grads, exp_grads, [ex.params[j] if j < len(ex.params) else
@@ -320,6 +334,30 @@ def evaluate(name: str, fn: Any, **context: Any) -> Verdict:
         f": agrees with the reference on {len(cases)} cases ({labels})." if len(cases) > 1 else "."))
 
 
+def _not_yours(ex: Exercise, title: str, why: str) -> Verdict:
+    return Verdict(ex.name, "wrong", f"{title} not quite: your function {why}; write it from the "
+                                     f"pieces the text gives.\n{_first_hint(ex)}")
+
+
+def _explain(ex: Exercise, err: Exception) -> str:
+    """The error the learner's function raised, with the exercise's ``advice`` in place of a
+    library fix that does not apply here."""
+    text = f"{type(err).__name__}: {err}"
+    for pattern, advice in ex.advice.items():
+        text = re.sub(pattern, advice, text)
+    return text
+
+
+def tuple_advice(explain: str) -> dict[str, str]:
+    """An exercise's ``advice`` for a tuple passed where a tensor goes (the library's error
+    suggests ``torch.tensor(...)``, torch's names the tuple): ``explain`` says where such a
+    tuple comes from in this exercise (an encoder's pair) and what to use instead."""
+    explain = explain.replace("\\", r"\\")  # a replacement of re.sub
+    return {r"got a tuple; wrap it with torch\.tensor\(\w+\)": "got a tuple: " + explain,
+            r"must be Tensor, not tuple|but got tuple|'tuple' object has no attribute '\w+'":
+                r"\g<0>: " + explain}
+
+
 def _raised_in(err: BaseException) -> str | None:
     """The function whose placeholder raised ``err`` (the innermost frame): the learner's
     ``best_width`` may be waiting for their ``parzen_log_likelihood``."""
@@ -335,12 +373,16 @@ def _raised_in(err: BaseException) -> str | None:
 CALL_SEED = 1234
 
 
-def _call(fn: Callable, args: tuple, case: Case):
-    """Call ``fn``; return its result, the gradients the case asks for, what ``after`` sees."""
+def _call(fn: Callable, args: tuple, case: Case, watch: tuple[str, ...] = ()):
+    """Call ``fn``; return its result, the gradients the case asks for, what ``after`` sees.
+    ``watch``: the forbidden functions; calling one raises :class:`HandedOver` (after the call)."""
     args = tuple(a.requires_grad_(True) if i in case.grads else a for i, a in enumerate(args))
-    with torch.random.fork_rng(devices=[]):  # the notebook's own random state is left alone
+    # the notebook's own random state is left alone
+    with torch.random.fork_rng(devices=[]), watching(watch) as called:
         torch.manual_seed(CALL_SEED)
         out = case.through(fn, args) if case.through is not None else fn(*args)
+    if called:
+        raise HandedOver(called[0])
     grads = None
     if case.grads:
         if not isinstance(out, Tensor) or not out.requires_grad:
@@ -367,47 +409,6 @@ def _changed_inputs(ex: Exercise, case: Case, args: tuple) -> str | None:
             if why:
                 return f"your function changed its input {name} in place ({why}); work on a copy"
     return None
-
-
-def _library_call(fn: Any, forbidden: tuple[str, ...]) -> str | None:
-    """The forbidden library function ``fn`` calls (by any name: imported under another one, or
-    reached through its module or class), or None. Reads the function's code, not its run."""
-    if not forbidden or not hasattr(fn, "__code__"):
-        return None
-    targets = {id(_resolve(path)): path.split(".", 1)[1] for path in forbidden}
-    codes, names = [fn.__code__], set()
-    while codes:
-        code = codes.pop()
-        names |= set(code.co_names) | set(code.co_freevars)
-        codes += [c for c in code.co_consts if hasattr(c, "co_names")]
-    reachable = dict(getattr(fn, "__globals__", {}))
-    for var, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False):
-        try:
-            reachable[var] = cell.cell_contents
-        except ValueError:  # an empty cell
-            pass
-    for name in names:
-        obj = reachable.get(name)
-        found = [obj] + ([getattr(obj, attr, None) for attr in names]
-                         if inspect.ismodule(obj) or inspect.isclass(obj) else [])
-        for candidate in found:
-            if id(candidate) in targets:
-                return targets[id(candidate)]
-    return None
-
-
-def _resolve(path: str) -> Any:
-    """``"aae_utils.models.GaussianEncoder.reparameterise"`` -> that object."""
-    parts = path.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ModuleNotFoundError:
-            continue
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr)
-        return obj
-    raise ValueError(f"no such object: {path}")
 
 
 def _grads_mismatch(got, expected, names: list[str], rules: _Rules) -> str | None:
@@ -448,6 +449,7 @@ def own_work(name: str, fn: Any) -> None:
         AssertionError: naming where the function comes from.
     """
     ex = get_exercise(name)
+    fn = _unwrap(fn)  # a functools.partial of the library's function is the library's
     module = getattr(fn, "__module__", None) or ""
     if fn is ex.reference or module.split(".")[0] in {"aae_utils", "torch"}:
         raise AssertionError(f"{ex.function} is a function of {module or 'the library'}, not one "

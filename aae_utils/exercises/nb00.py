@@ -33,6 +33,8 @@ def _demo_labels():
         "the other digits counted": lambda labels, digit: int((labels != digit).sum()),
         "every label counted": lambda labels, digit: len(labels),
         "the test split's count hard-coded": lambda labels, digit: 1028,
+        "read from torch.bincount(labels) (no entry for a digit above the largest label)":
+            lambda labels, digit: int(torch.bincount(labels)[digit]),
     },
 )
 def _count_digit_cases(context):
@@ -47,6 +49,7 @@ def _count_digit_cases(context):
     yield Case(args=(torch.randint(10, (500,), generator=g), 9), label="500 random labels, digit 9")
     yield Case(args=(torch.tensor([7, 1, 7, 4]), 7), label="[7, 1, 7, 4], digit 7")
     yield Case(args=(torch.tensor([3, 7, 3]), 3), label="[3, 7, 3], digit 3 (first and last)")
+    yield Case(args=(torch.tensor([2, 0, 4, 1, 4]), 8), label="[2, 0, 4, 1, 4], digit 8 (none at all)")
 
 
 def _zero_fraction(images):

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..checks import Case, after_step, exercise, through_fit
+from ..checks import Case, after_step, case_adam, exercise, through_fit
 from ..data import ImageData
 from ..losses import reconstruction_loss
 from ..models import build_model
@@ -102,7 +102,7 @@ def _step_cases(context):
     def fresh(seed, x, latent_dim=2, hidden=(32,), warm=False):
         def make():
             model = _tiny_ae(seed, latent_dim, hidden).train()
-            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            opt = case_adam(model.parameters(), lr=1e-3)
             if warm:  # one step already taken: its gradients are still in the .grad fields
                 reconstruction_phase(model, earlier, opt)
             return model, x.clone(), opt
@@ -181,6 +181,23 @@ def _loss_per_digit(model, images, labels):
     return torch.stack([per_image[labels == d].mean() for d in range(10)])
 
 
+def _confident(model, scale: float = 200.0):
+    """``model`` with its decoder's last layer ``scale`` times larger: logits of up to about
+    +-100, where sigmoid(logits) is exactly 0 or 1 in float32, so a loss written through
+    sigmoid and log gives log(0) (inf or NaN) and only one written in logits stays finite."""
+    with torch.no_grad():
+        model.decoder.net[-1].weight.mul_(scale)
+    return model
+
+
+def _sigmoid_then_log(model, images, labels):
+    """The Bernoulli loss per digit written through sigmoid and log (a catalogued wrong answer)."""
+    with torch.no_grad():
+        p = torch.sigmoid(model.decoder(model.encoder(images)))
+    per = -(images * torch.log(p) + (1 - images) * torch.log(1 - p)).sum(1)
+    return torch.stack([per[labels == d].mean() for d in range(10)])
+
+
 def _random_labelled(n: int, seed: int):
     g = torch.Generator().manual_seed(seed)
     labels = torch.cat([torch.arange(10), torch.randint(10, (n - 10,), generator=g)])
@@ -220,6 +237,7 @@ def _demo_model_context():
             _per_image(model, images).mean().expand(10)),
         "labels off by one": lambda model, images, labels: torch.stack(
             [_per_image(model, images)[labels == (d + 1) % 10].mean() for d in range(10)]),
+        "log(sigmoid) by hand (log(0) for a confident decoder)": _sigmoid_then_log,
     },
 )
 def _loss_per_digit_cases(context):
@@ -233,6 +251,8 @@ def _loss_per_digit_cases(context):
     device = next(model.parameters()).device
     yield Case(args=(model, x.to(device), y.to(device)), label="200 random images")
     yield Case(args=(_tiny_ae(5), x, y), label="an untrained small autoencoder")
+    yield Case(args=(_confident(_tiny_ae(5)), x, y),
+               label="a confident decoder, logits up to about +-100 (sigmoid rounds to 0 or 1)")
 
 
 def _per_digit(codes, labels, stat):
@@ -249,15 +269,18 @@ def _widest_digit(codes, labels):
     return int(_spread(codes, labels).argmax())
 
 
-def _designed_codes(stds_of: dict[int, tuple[float, float]], seed: int = 4, far: int | None = None):
+def _designed_codes(stds_of: dict[int, tuple[float, float]], seed: int = 4, far: int | None = None,
+                    counts: dict[int, int] | None = None):
     """Codes whose per-digit standard deviations are set exactly (others 0.5 on each axis);
-    digit 1 three times as frequent, digit ``far`` centred at (8, 8) instead of the origin."""
+    digit 1 three times as frequent (or each digit's number of codes from ``counts``, 100 for
+    the others), digit ``far`` centred at (8, 8) instead of the origin."""
     g = torch.Generator().manual_seed(seed)
     stds = {d: (0.5, 0.5) for d in range(10)}
     stds.update(stds_of)
+    counts = counts if counts is not None else {1: 300}
     codes, labels = [], []
     for d in range(10):
-        n = 300 if d == 1 else 100
+        n = counts.get(d, 100)
         eps = torch.randn(n, 2, generator=g)
         eps = (eps - eps.mean(0)) / eps.std(0)  # exactly mean 0 and std 1 per coordinate
         centre = torch.tensor([8.0, 8.0]) if d == far else torch.zeros(2)
@@ -291,6 +314,8 @@ def _designed_codes(stds_of: dict[int, tuple[float, float]], seed: int = 4, far:
             _per_digit(codes, labels, lambda z: z.var(0).max()).argmax()),
         "variance of the distance to the origin": lambda codes, labels: int(
             _per_digit(codes, labels, lambda z: z.norm(dim=1).var()).argmax()),
+        "spread divided by the digit's number of codes": lambda codes, labels: int(torch.stack(
+            [codes[labels == d].var(0).sum() / (labels == d).sum() for d in range(10)]).argmax()),
     },
 )
 def _widest_digit_cases(context):
@@ -310,6 +335,9 @@ def _widest_digit_cases(context):
     # to the origin: the elongated 7
     yield Case(args=_designed_codes({3: (1.6, 1.6), 7: (2.1, 0.3)}, seed=5),
                label="a round digit against a long one")
+    # widest: the frequent 5; by the spread over the number of codes: the rare, narrow 0
+    yield Case(args=_designed_codes({5: (1.5, 1.5), 0: (0.6, 0.6)}, seed=6, counts={5: 2000, 0: 12}),
+               label="digits of very unequal counts (2,000 fives, 12 zeros)")
 
 
 def _count_params(module):

@@ -9,7 +9,15 @@ import torch
 import torch.nn.functional as F
 
 from .. import phases
-from ..checks import Case, after_step, exercise, experiment_cases, through_fit
+from ..checks import (
+    Case,
+    after_step,
+    case_adam,
+    exercise,
+    experiment_cases,
+    through_fit,
+    tuple_advice,
+)
 from ..data import ImageData
 from ..losses import discriminator_accuracy, discriminator_loss
 from ..models import build_model
@@ -42,16 +50,35 @@ def _fit_args(seed: int, latent_dim: int = 2, posterior: str = "deterministic"):
     return _tiny_aae(seed, latent_dim, posterior), data, config, {"prior": GaussianPrior(latent_dim)}
 
 
+def _sure(discriminator, logit: float):
+    """``discriminator`` sure of its answer: its last layer's weights ten times larger and its
+    bias ``logit``, so that its logits lie near ``logit`` (+60, -120), where sigmoid(logit) is
+    exactly 1 or 0 in float32: a loss written as log(sigmoid(...)) meets log(0) (inf), one
+    written in logits (a softplus) stays finite."""
+    with torch.no_grad():
+        discriminator.net[-1].weight.mul_(10.0)
+        discriminator.net[-1].bias.fill_(logit)
+    return discriminator
+
+
+#: A step that passed the pair model.encoder(x) where codes go: what the error it raised means.
+_PAIR_ADVICE = tuple_advice("for a Gaussian posterior, model.encoder(x) returns the pair (mu, logvar), "
+                            "not codes; model.code gives the codes (a sample of q(z|x))")
+
+
 def _disc_args(seed: int, latent_dim: int, n: int, n_prior: int, second_step: bool = False,
                posterior: str = "deterministic", confident: bool = False, scale: float = 1.5,
-               sgd: bool = False):
+               sgd: bool = False, sure: float | None = None):
     """A small AAE, images, prior samples and an Adam (or, with ``sgd``, plain SGD, whose step
     grows with the gradient) over the discriminator. ``confident``: the discriminator has
     already learnt to tell the prior (moved to 3) from the codes, so it is right about almost
-    every sample; ``scale``: the prior samples' spread (large: large gradients)."""
+    every sample; ``scale``: the prior samples' spread (large: large gradients); ``sure``: the
+    discriminator's logits are near this value (:func:`_sure`)."""
     model = _tiny_aae(seed, latent_dim, posterior)
+    if sure is not None:
+        _sure(model.discriminator, sure)
     params = model.discriminator.parameters()
-    opt = torch.optim.SGD(params, lr=0.01) if sgd else torch.optim.Adam(params, lr=0.01)
+    opt = torch.optim.SGD(params, lr=0.01) if sgd else case_adam(params, lr=0.01)
     g = torch.Generator().manual_seed(seed + 1)
     x = torch.rand(n, 784, generator=g)
     shift = 3.0 if confident else 0.0
@@ -96,6 +123,11 @@ def _ok_d_loss(real, fake):
     return F.softplus(-real).mean() + F.softplus(fake).mean()
 
 
+def _log_sigmoid_loss(real, fake):
+    """L_D through sigmoid and log: right on paper, log(0) once sigmoid rounds to 0 or 1."""
+    return -(torch.log(torch.sigmoid(real)).mean() + torch.log(1 - torch.sigmoid(fake)).mean())
+
+
 @exercise(
     "03.discriminator_phase", "discriminator_phase(model, x, prior_samples, opt)",
     tensors=True,
@@ -137,7 +169,11 @@ def _ok_d_loss(real, fake):
         "the posterior means (model.encode) for the codes": _bad_disc_phase(_ok_d_loss, codes_of="encode"),
         "the model left in eval mode": lambda model, x, prior_samples, opt: _bad_disc_phase(_ok_d_loss)(
             model.eval(), x, prior_samples, opt),
+        "log(sigmoid) by hand (log(0) once the discriminator is sure)": _bad_disc_phase(_log_sigmoid_loss),
+        "the posterior's pair model.encoder(x) for the codes": _bad_disc_phase(
+            _ok_d_loss, codes_of="encoder"),
     },
+    advice=_PAIR_ADVICE,
 )
 def _disc_phase_cases(context):
     after = after_step(gradients=("encoder",))  # the encoder must not collect gradients here
@@ -154,14 +190,19 @@ def _disc_phase_cases(context):
                label="prior samples 40 times wider than the codes (large gradients), plain SGD")
     yield Case(make=lambda: _disc_args(17, 2, 20, 20, posterior="gaussian"), after=after,
                label="a Gaussian-posterior AAE (its codes are samples)")
+    yield Case(make=lambda: _disc_args(18, 2, 24, 24, sure=60.0), after=after,
+               label="a discriminator sure that everything is a prior sample (logits near +60, "
+                     "where sigmoid rounds to 1)")
     yield Case(make=lambda: _fit_args(13), through=through_fit("discriminator"), show_inputs=False,
                label="one epoch of fit() with your phase in it (16 steps of 100 images)")
 
 
 def _gen_args(seed: int, latent_dim: int, n: int, second_step: bool = False,
-              posterior: str = "deterministic"):
+              posterior: str = "deterministic", sure: float | None = None):
     model = _tiny_aae(seed, latent_dim, posterior)
-    opt = torch.optim.Adam(model.encoder.parameters(), lr=0.01)
+    if sure is not None:
+        _sure(model.discriminator, sure)
+    opt = case_adam(model.encoder.parameters(), lr=0.01)
     x = _images(seed + 1, n)
     if second_step:
         # One generator step taken before (Adam has a state), then a reconstruction step: the
@@ -173,12 +214,12 @@ def _gen_args(seed: int, latent_dim: int, n: int, second_step: bool = False,
     return model, x, opt
 
 
-def _bad_gen_phase(loss_fn, *, step=True, zero=True, freeze_for_good=False):
+def _bad_gen_phase(loss_fn, *, step=True, zero=True, freeze_for_good=False, codes_of="code"):
     def phase(model, x, opt):
         if freeze_for_good:
             for p in model.discriminator.parameters():
                 p.requires_grad_(False)
-        loss = loss_fn(model.discriminator(model.code(x)))
+        loss = loss_fn(model.discriminator(getattr(model, codes_of)(x)))
         if zero:
             opt.zero_grad()
         loss.backward()
@@ -220,7 +261,11 @@ def _ok_g_loss(fake):
         "codes detached (the encoder gets no gradient)": lambda model, x, opt: _bad_gen_phase(
             _ok_g_loss)(_Detached(model), x, opt),
         "the discriminator frozen and never unfrozen": _bad_gen_phase(_ok_g_loss, freeze_for_good=True),
+        "log(sigmoid) by hand (log(0) once the discriminator is sure)": _bad_gen_phase(
+            lambda f: -torch.log(torch.sigmoid(f)).mean()),
+        "the posterior's pair model.encoder(x) for the codes": _bad_gen_phase(_ok_g_loss, codes_of="encoder"),
     },
+    advice=_PAIR_ADVICE,
 )
 def _gen_phase_cases(context):
     # the discriminator's gradients are not compared: freezing it or not is the learner's choice
@@ -232,6 +277,9 @@ def _gen_phase_cases(context):
     yield Case(make=lambda: _gen_args(24, 2, 100), after=after, label="the notebook's batch of 100")
     yield Case(make=lambda: _gen_args(25, 2, 20, posterior="gaussian"), after=after,
                label="a Gaussian-posterior AAE (its codes are samples)")
+    yield Case(make=lambda: _gen_args(26, 2, 20, sure=-120.0), after=after,
+               label="a discriminator sure that every code is fake (logits near -120, where "
+                     "sigmoid rounds to 0)")
     yield Case(make=lambda: _fit_args(23, 3), through=through_fit("generator"), show_inputs=False,
                label="one epoch of fit() with your phase in it (16 steps of 100 images)")
 
@@ -275,6 +323,7 @@ def _d_loss(real_logits, fake_logits):
         "a Python float (.item(): nothing can be trained with it)": lambda r, f: (
             F.softplus(-r).mean() + F.softplus(f).mean()).item(),
         "a detached loss": lambda r, f: (F.softplus(-r).mean() + F.softplus(f).mean()).detach(),
+        "log(sigmoid) by hand (log(0) for confident logits)": _log_sigmoid_loss,
     },
 )
 def _d_loss_cases(context):
@@ -286,6 +335,8 @@ def _d_loss_cases(context):
     for n_real, n_fake in [(5, 5), (7, 3), (1, 4), (64, 100)]:
         yield Case(args=(2 * torch.randn(n_real, generator=g), 2 * torch.randn(n_fake, generator=g)),
                    label=f"{n_real} and {n_fake} random logits", grads=(0, 1))
+    yield Case(args=(torch.tensor([-30.0, 4.0, 50.0, -2.5]), torch.tensor([45.0, -60.0, 1.5])),
+               label="confident logits, up to +-60 (sigmoid rounds to 0 or 1)", grads=(0, 1))
 
 
 # --- exercise 2: the optimal discriminator --------------------------------------------------------

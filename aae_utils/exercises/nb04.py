@@ -387,6 +387,8 @@ def _drawn_cases(context):
         "ratio of the numbers of labels": lambda runs: max(runs) / min(runs),
         "largest share over smallest, whichever run": lambda runs: (
             max(r["share"] for r in runs.values()) / min(r["share"] for r in runs.values())),
+        "numbers of labels compared as text": lambda runs: (
+            runs[max(runs, key=str)]["share"] / runs[min(runs, key=str)]["share"]),
     },
 )
 def _labels_cases(context):
@@ -396,4 +398,7 @@ def _labels_cases(context):
         made_up=[{10: {"share": 0.12, "labelled": 100}, 100: {"share": 0.2, "labelled": 1000},
                   1000: {"share": 0.54, "labelled": 10000}},
                  # more labels, a lower share: a formula that ignores which run is which fails
-                 {10: {"share": 0.4, "labelled": 100}, 300: {"share": 0.25, "labelled": 3000}}])
+                 {10: {"share": 0.4, "labelled": 100}, 300: {"share": 0.25, "labelled": 3000}},
+                 # as text "5" > "20" > "100": the keys are numbers of labels
+                 {5: {"share": 0.1, "labelled": 50}, 20: {"share": 0.3, "labelled": 200},
+                  100: {"share": 0.45, "labelled": 1000}}])

@@ -147,6 +147,7 @@ def _sq_length_cases(context):
         "lowest accuracy": lambda results: min(results, key=results.get),
         "the second entry, as in the notebook": lambda results: list(results)[1],
         "the accuracy, not the name": lambda results: max(results.values()),
+        "accuracies rounded to one decimal": lambda results: max(results, key=lambda k: round(results[k], 1)),
     },
 )
 def _best_probe_cases(context):
@@ -157,6 +158,7 @@ def _best_probe_cases(context):
     yield Case(args=({"a": 0.3, "b": 0.9, "c": 0.5},), label="a, b, c")
     yield Case(args=({"zeta": 0.95, "alpha": 0.2, "mid": 0.6, "omega": 0.1},), label="four models")
     yield Case(args=({"only one": 0.42, "another": 0.41},), label="two close ones")
+    yield Case(args=({"another": 0.41, "only one": 0.42},), label="two close ones, the better last")
 
 
 # --- exercise 4: experiment, the code size ------------------------------------------------------
@@ -178,6 +180,8 @@ def _best_probe_cases(context):
         "ratio": lambda runs: runs[15]["probe"] / runs[5]["probe"],
         "the reconstruction losses": lambda runs: runs[15]["recon"] - runs[5]["recon"],
         "the size of the gap, without its sign": lambda runs: abs(runs[15]["probe"] - runs[5]["probe"]),
+        "largest code minus smallest, whatever their sizes": lambda runs: (
+            runs[max(runs)]["probe"] - runs[min(runs)]["probe"]),
     },
 )
 def _code_size_cases(context):
@@ -186,4 +190,7 @@ def _code_size_cases(context):
         made_up=[{5: {"probe": 0.41, "recon": 120.0}, 15: {"probe": 0.77, "recon": 118.0}},
                  # a run where the larger code holds less: the sign is part of the answer
                  {5: {"probe": 0.63, "recon": 101.0}, 15: {"probe": 0.48, "recon": 97.0},
-                  10: {"probe": 0.7, "recon": 99.0}}])
+                  10: {"probe": 0.7, "recon": 99.0}},
+                 # sizes beyond 5 and 15 tried too: the answer still compares 15 with 5
+                 {2: {"probe": 0.3, "recon": 140.0}, 5: {"probe": 0.5, "recon": 110.0},
+                  15: {"probe": 0.6, "recon": 95.0}, 30: {"probe": 0.9, "recon": 90.0}}])

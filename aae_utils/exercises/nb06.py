@@ -11,7 +11,15 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from ..checks import Case, after_step, exercise, experiment_cases, through_fit
+from ..checks import (
+    Case,
+    after_step,
+    case_adam,
+    exercise,
+    experiment_cases,
+    through_fit,
+    tuple_advice,
+)
 from ..data import ImageData
 from ..losses import discriminator_accuracy, discriminator_loss
 from ..metrics import error_rate
@@ -113,6 +121,15 @@ def _sum_loss(real, fake):
     return F.softplus(-real).sum() + F.softplus(fake).sum()
 
 
+def _log_sigmoid_loss(real, fake):
+    return -(torch.log(torch.sigmoid(real)).mean() + torch.log(1 - torch.sigmoid(fake)).mean())
+
+
+#: A phase that used the pair model.encoder(x) as one tensor: what the error it raised means.
+_PAIR_ADVICE = tuple_advice("model.encoder(x) returns the pair (class logits, style z), not one "
+                            "tensor: unpack it")
+
+
 @exercise(
     "06.categorical_discriminator_phase", "categorical_discriminator_phase(model, x, y_prior, opt)",
     tensors=True,
@@ -139,7 +156,10 @@ def _sum_loss(real, fake):
         "forgot opt.zero_grad()": _wrong_disc(_softmax, zero_grad=False),
         "encoded with gradients (no torch.no_grad(): the encoder's gradients are left dirty)":
             _wrong_disc(_softmax, no_grad=False),
+        "log(sigmoid) by hand (log(0) once the discriminator is sure)": _wrong_disc(
+            _softmax, loss_of=_log_sigmoid_loss),
     },
+    advice=_PAIR_ADVICE,
 )
 def _categorical_discriminator_cases(context):
     after = after_step(gradients=("encoder",))  # the encoder must not collect gradients here
@@ -148,15 +168,24 @@ def _categorical_discriminator_cases(context):
                    label=f"batch {batch}, {k} classes")
     yield Case(make=partial(_disc_args, 32, 10, 4, warm=True), after=after,
                label="after an earlier step (its gradients still stored)")
+    yield Case(make=partial(_disc_args, 32, 10, 7, sure=60.0), after=after,
+               label="a class discriminator sure that every answer is a prior sample (logits near "
+                     "+60, where sigmoid rounds to 1)")
     yield Case(make=partial(_fit_args, 5), through=through_fit("discriminator", wrap=_both),
                show_inputs=False, label="one epoch of fit() with your half in its discriminator phase")
 
 
-def _disc_args(batch, k, seed, warm=False):
+def _disc_args(batch, k, seed, warm=False, sure=None):
     """A fresh model, images, one-hot prior samples and an Adam over the class discriminator;
-    ``warm``: one step already taken, so stale gradients sit in the discriminator."""
+    ``warm``: one step already taken, so stale gradients sit in the discriminator; ``sure``:
+    the class discriminator's last layer ten times larger and its bias ``sure``, so that its
+    logits lie near it (sigmoid is exactly 1 there in float32: log(1 - sigmoid) is log(0))."""
     model = _tiny_ssaae(k, seed)
-    opt = torch.optim.Adam(model.class_discriminator.parameters(), lr=0.01)
+    if sure is not None:
+        with torch.no_grad():
+            model.class_discriminator.net[-1].weight.mul_(10.0)
+            model.class_discriminator.net[-1].bias.fill_(sure)
+    opt = case_adam(model.class_discriminator.parameters(), lr=0.01)
     if warm:
         _categorical_discriminator_phase(model, _images(batch, seed + 1),
                                          _one_hot_prior(batch, k, seed + 1), opt)
@@ -176,6 +205,13 @@ def _wrong_class(loss_of, zero_grad=True):
         return loss.detach()
 
     return phase
+
+
+def _whole_pair(model, x, y, opt):
+    """The encoder's pair (logits, z) taken for the logits (a catalogued wrong answer)."""
+    loss = F.cross_entropy(model.encoder(x), y)
+    _step(opt, loss)
+    return loss.detach()
 
 
 @exercise(
@@ -201,7 +237,9 @@ def _wrong_class(loss_of, zero_grad=True):
             lambda logits, y: F.cross_entropy(logits, y, reduction="sum")),
         "forgotten zero_grad": _wrong_class(lambda logits, y: F.cross_entropy(logits, y),
                                             zero_grad=False),
+        "the pair model.encoder(x) taken for the logits": _whole_pair,
     },
+    advice=_PAIR_ADVICE,
 )
 def _classification_cases(context):
     after = after_step(gradients=())
@@ -218,7 +256,7 @@ def _class_args(batch, k, seed, warm=False):
     """A fresh model, images, labels and an Adam over the encoder; with ``warm``, after one
     earlier classification step, so a forgotten zero_grad adds the old gradients."""
     model = _tiny_ssaae(k, seed)
-    opt = torch.optim.Adam(model.encoder.parameters(), lr=0.01)
+    opt = case_adam(model.encoder.parameters(), lr=0.01)
     labels = torch.randint(k, (batch,), generator=torch.Generator().manual_seed(300 + seed))
     if warm:
         _classification_phase(model, _images(batch, seed + 50), labels.flip(0), opt)
@@ -354,6 +392,8 @@ def _labelled_fraction_cases(context):
         "inverse ratio": lambda runs: runs[1000]["error"] / runs[100]["error"],
         "difference": lambda runs: runs[100]["error"] - runs[1000]["error"],
         "ratio of the classification losses": lambda runs: runs[100]["class"] / runs[1000]["class"],
+        "the fewest labels over the most (min and max of the keys)": lambda runs: (
+            runs[min(runs)]["error"] / runs[max(runs)]["error"]),
     },
 )
 def _labels_experiment_cases(context):
@@ -363,4 +403,8 @@ def _labels_experiment_cases(context):
                  {100: {"error": 0.12, "class": 0.02}, 1000: {"error": 0.08, "class": 0.2}},
                  # a third count, and more labels doing worse: only runs[100] / runs[1000] passes
                  {300: {"error": 0.05, "class": 0.1}, 100: {"error": 0.09, "class": 0.02},
-                  1000: {"error": 0.1, "class": 0.2}}])
+                  1000: {"error": 0.1, "class": 0.2}},
+                 # runs beyond both ends (10 and 5,000 labels): the fewest and the most labels
+                 # are not the two the question compares
+                 {10: {"error": 0.6, "class": 0.001}, 100: {"error": 0.25, "class": 0.01},
+                  1000: {"error": 0.08, "class": 0.2}, 5000: {"error": 0.04, "class": 0.3}}])
