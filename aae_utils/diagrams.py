@@ -31,7 +31,7 @@ def discriminator_map(
 ) -> Figure:
     """The discriminator's verdict :math:`D(z) = \\sigma(\\text{logit})` over the 2-D code plane
     (red: "a prior sample", blue: "a code"), with the line :math:`D = \\tfrac12`, the prior
-    samples (white) and the codes (black) on top.
+    samples (yellow) and the codes (black) on top.
 
     Where the codes and the prior overlap, an optimal discriminator can only say 1/2 (notebook
     03's exercise 2: :math:`D^* = p / (p + q)`); red patches are places the prior fills and the
@@ -58,7 +58,7 @@ def discriminator_map(
                    interpolation="bilinear")
     ax.contour(axis.numpy(), axis.flip(0).numpy(), d.numpy(), levels=[0.5], colors="k",
                linewidths=0.8, linestyles="--")
-    ax.scatter(p[:, 0], p[:, 1], s=2, c="white", alpha=0.6, linewidths=0, label="prior samples")
+    ax.scatter(p[:, 0], p[:, 1], s=2, c="gold", alpha=0.8, linewidths=0, label="prior samples")
     ax.scatter(q[:, 0], q[:, 1], s=2, c="black", alpha=0.5, linewidths=0, label="codes")
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
