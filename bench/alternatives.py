@@ -1,8 +1,8 @@
 """What the engine was tried with and does not use, measured: torch.compile, bfloat16, threads.
 
-bench/README.md's "Speed and memory" section says why the engine stays an eager float32 loop, and
-CONTRIBUTING.md's "Reproducibility" section why a run's numbers depend on the number of CPU threads. This script
-measures each of those statements on the machine it runs on and writes
+bench/README.md's "Speed and memory" section says why the engine stays an eager float32 loop,
+and CONTRIBUTING.md's "Reproducibility" section why a run's numbers depend on the number of CPU
+threads. This script measures each of those statements on the machine it runs on and writes
 ``bench/results/alternatives-<device>.json``, which ``bench/report.py`` renders into bench/README.md:
 
 - ``compile``: one epoch of the paper-size AAE (784-1000-1000-8, batch 100, Adam) with its
