@@ -88,7 +88,7 @@ def setup_notebook(seed: int = 0, *, verbose: bool = True) -> NotebookSetup:
         )
         print(f"device: {device} | seed: {seed}" + (" | running on Colab" if colab else ""))
         print(
-            "mode: FAST (AAE_FAST=1: tiny subsets, a few seconds)"
+            "mode: FAST (AAE_FAST=1: tiny runs in seconds; numbers and figures will not match the text)"
             if fast
             else "mode: default (set AAE_FAST=1 for a quick test run)"
         )

@@ -149,7 +149,9 @@ class Recipe:
             data += f" ({10 * self.labelled_per_class:,} of them labelled)"
         noise = self.model.get("input_noise", 0.0)
         if noise:
-            prior += f", noise std {noise:g} on the discriminator's input"
+            where = "both discriminators' inputs" if self.model.get("kind") == "ssaae" else (
+                "the discriminator's input")
+            prior += f", noise std {noise:g} on {where}"
         hidden = "-".join(str(h) for h in self.model.get("hidden", []))
         m = self.model
         code = m.get("latent_dim") or f"({m['num_classes']} classes + {m['style_dim']}-D style)"
