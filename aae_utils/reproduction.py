@@ -278,7 +278,9 @@ def summarise(runs: list[dict]) -> dict[tuple, tuple[float, float, int]]:
 def paper_table(runs: list[dict], names: list[str] | None = None) -> list[str]:
     """Markdown rows comparing the paper's errors with the recorded runs of this course.
 
-    ``names`` limits the rows to those recipes (default: all of :data:`PAPER_ERRORS`).
+    ``names`` limits the rows to those recipes (default: all of :data:`PAPER_ERRORS`). The
+    paper's three columns are filled on the first row of each setting only, so a setting's runs
+    read as one group.
     """
     unknown = set(names or []) - set(PAPER_ERRORS)
     if unknown:
@@ -299,22 +301,20 @@ def paper_table(runs: list[dict], names: list[str] | None = None) -> list[str]:
         if not mine:
             lines.append(f"{paper} not run yet | |")
             continue
+        rows = []
         for (changed, epochs), group in groupby(mine, key=lambda r: (run_overrides(r), r["epochs"])):
             for r in group:
                 extra = ""
                 if "test_error_majority" in r["history"]:
                     extra = f" (majority rule: {100 * r['history']['test_error_majority'][-1]:.2f})"
-                lines.append(
-                    f"{paper} {100 * r['final_test_error']:.2f}{extra} | {describe_run(r)}, "
-                    f"{r['wall_s'] / 60:.0f} min |"
-                )
+                rows.append(f"{100 * r['final_test_error']:.2f}{extra} | {describe_run(r)}, "
+                            f"{r['wall_s'] / 60:.0f} min |")
             if (name, epochs, changed) in summary:
                 m, s, n = summary[(name, epochs, changed)]
                 variant = f", with {', '.join(changed)}" if changed else ""
-                lines.append(
-                    f"{paper} **{m:.2f} ± {s:.2f}** | "
-                    f"mean ± std of the {n} runs of {epochs} epochs{variant} above |"
-                )
+                rows.append(f"**{m:.2f} ± {s:.2f}** | "
+                            f"mean ± std of the {n} runs of {epochs} epochs{variant} above |")
+        lines += [f"{paper if i == 0 else '| | | |'} {row}" for i, row in enumerate(rows)]
     return lines
 
 
