@@ -70,6 +70,20 @@ def _paper_labels(val_proba, val_labels):
     return cluster_labels(val_proba, val_labels, rule="paper")
 
 
+def _labelling_cases(context, made_up):
+    """The cases of a cluster-labelling rule (the paper's, the majority's): made-up q(y|x) of
+    ``made_up`` (examples, clusters, seed), unused clusters, a cluster whose most confident image
+    sits in another cluster, and the learner's model (its right labels not shown)."""
+    for n, k, seed in made_up:
+        yield Case(args=(_proba(n, k, seed), _digits(n, seed)), label=f"{n} examples, {k} clusters")
+    yield Case(args=(_half_unused(), _digits(100, 3)), label="8 of 16 clusters unused")
+    yield Case(args=_foreign_top(), label="a cluster whose most confident image sits in another cluster")
+    if "val_proba" in context and "val_labels" in context:
+        proba = context["val_proba"]
+        yield Case(args=(proba, context["val_labels"]), label=f"your model's {proba.shape[1]} clusters",
+                   show_expected=False)
+
+
 @exercise(
     "07.paper_cluster_labels", "paper_cluster_labels(val_proba, val_labels)",
     reference=_paper_labels,
@@ -96,14 +110,7 @@ def _paper_labels(val_proba, val_labels):
     },
 )
 def _paper_cases(context):
-    for n, k, seed in [(50, 16, 0), (500, 30, 1), (12, 30, 2)]:
-        yield Case(args=(_proba(n, k, seed), _digits(n, seed)), label=f"{n} examples, {k} clusters")
-    yield Case(args=(_half_unused(), _digits(100, 3)), label="8 of 16 clusters unused")
-    yield Case(args=_foreign_top(), label="a cluster whose most confident image sits in another cluster")
-    if "val_proba" in context and "val_labels" in context:
-        proba = context["val_proba"]
-        yield Case(args=(proba, context["val_labels"]), label=f"your model's {proba.shape[1]} clusters",
-                   show_expected=False)
+    yield from _labelling_cases(context, [(50, 16, 0), (500, 30, 1), (12, 30, 2)])
 
 
 # --- exercise 1: how many labels the rule reads ---------------------------------------------------
@@ -238,14 +245,7 @@ def _majority_with(empty="paper", pick="majority"):
     },
 )
 def _majority_cases(context):
-    for n, k, seed in [(60, 16, 10), (500, 30, 11)]:
-        yield Case(args=(_proba(n, k, seed), _digits(n, seed)), label=f"{n} examples, {k} clusters")
-    yield Case(args=(_half_unused(), _digits(100, 3)), label="8 of 16 clusters unused")
-    yield Case(args=_foreign_top(), label="a cluster whose most confident image sits in another cluster")
-    if "val_proba" in context and "val_labels" in context:
-        proba = context["val_proba"]
-        yield Case(args=(proba, context["val_labels"]), label=f"your model's {proba.shape[1]} clusters",
-                   show_expected=False)
+    yield from _labelling_cases(context, [(60, 16, 10), (500, 30, 11)])
 
 
 # --- exercise 4: the experiment -------------------------------------------------------------------
