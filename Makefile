@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help install lab test unit notebooks lint hygiene hooks course site student assignments clean-checkpoints
+.PHONY: help install lab test unit notebooks lint hygiene hooks course site student assignments release clean-checkpoints
 
 help:
 	@echo "make lab     - set up .venv if needed and open the course in JupyterLab"
@@ -17,6 +17,7 @@ help:
 	@echo "make student - write the student edition (solutions replaced by placeholders) to student/"
 	@echo "make assignments - write an nbgrader course folder (graded checks) to assignments/"
 	@echo "make hooks   - install the pre-commit hook (ruff, links, clean notebook outputs)"
+	@echo "make release VERSION=x.y.z - tag a release whose links name it (main keeps naming main)"
 	@echo "make clean-checkpoints - delete cached trained models (data/checkpoints)"
 
 # Reinstall when pyproject.toml changes (new dependency or floor).
@@ -71,6 +72,11 @@ student: $(STAMP)
 # assignments/: nbgrader generate_assignment <notebook>; nbgrader autograde <notebook> --create.
 assignments: $(STAMP)
 	$(BIN)/python tools/editions.py assignments
+
+# A release: links stamped to the tag in a commit of its own, tagged, then main again (tools/release.py).
+release: $(STAMP)
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z"; exit 2; }
+	$(BIN)/python tools/release.py $(VERSION)
 
 clean-checkpoints:
 	rm -rf data/checkpoints

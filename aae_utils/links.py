@@ -1,16 +1,18 @@
-"""Where the course lives online: the repository, the release the notebooks are pinned to, and
-the Binder and Colab links built from them, kept in one place.
+"""Where the course lives online: the repository, the git ref every link names, and the Binder
+and Colab links built from them, kept in one place.
 
 Every notebook carries an "Open in Colab" badge and an opening cell that, on Colab only,
-installs this package from the repository at :data:`RELEASE`; README carries the Binder and
-Colab badges. All of them point at the same release tag, so a learner on Colab gets notebooks
-and ``aae_utils`` from one commit. To publish a release:
+installs this package from the repository at :data:`REF`; README carries the Binder and Colab
+badges. All of them name the same ref, so a learner on Colab gets notebooks and ``aae_utils``
+from one branch or tag. The student edition (``student/notebooks/``, committed and kept in step
+by ``make student``) has badges that open the student edition itself, not the solutions.
 
-1. bump ``__version__`` (``aae_utils/__init__.py``) and ``version`` in ``pyproject.toml``;
-2. ``python -m aae_utils.links`` re-stamps README and every notebook (``--check`` only reports);
-3. commit, then tag that commit ``v<version>`` and push the tag.
-
-A test fails while a badge, the install line or the tag disagree with this module.
+:data:`REF` is ``main`` between releases, a ref every clone has. A release (``make release
+VERSION=x.y.z``, ``tools/release.py``) stamps ``v<version>`` into a commit of its own, tags it,
+and stamps ``main`` back in the next commit: links in a release open that release, and links on
+``main`` open ``main``. ``python -m aae_utils.links`` re-stamps README and every notebook
+(``--check`` only reports); a test fails while a badge or the install line disagrees with this
+module, and another installs ``aae_utils`` from :data:`REF` of the clone under test.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ import re
 import sys
 from pathlib import Path
 
-from . import __version__
 from .writes import atomic_write
 
 #: GitHub ``owner/name`` of the course repository.
 REPOSITORY = "aae-course/adversarial-autoencoders"
-#: The tag badges open and Colab installs ``aae_utils`` from: always ``v`` + the package version.
-RELEASE = f"v{__version__}"
+#: The git ref badges open and Colab installs ``aae_utils`` from: ``main``, or ``v`` + the package
+#: version in a release's own commit (tools/release.py rewrites this line).
+REF = "main"
+#: Where each edition's notebooks are in the repository.
+EDITIONS = {"instructor": "notebooks", "student": "student/notebooks"}
 
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER_BADGE_IMAGE = "https://mybinder.org/badge_logo.svg"
@@ -39,36 +43,43 @@ _COLAB_BLOCK = re.compile(
 _README_BADGES = re.compile(r"(<!-- badges:start -->\n).*?(<!-- badges:end -->)", re.S)
 
 
-def colab_url(notebook: str) -> str:
-    """Colab's URL for ``notebooks/<notebook>`` at the release tag."""
-    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{RELEASE}/notebooks/{notebook}"
+def _folder(edition: str) -> str:
+    if edition not in EDITIONS:
+        raise ValueError(f"edition must be one of {sorted(EDITIONS)}, got {edition!r}")
+    return EDITIONS[edition]
 
 
-def binder_url(notebook: str | None = None) -> str:
-    """Binder's URL: JupyterLab on the release tag, opened at ``notebook`` (or the folder)."""
+def colab_url(notebook: str, edition: str = "instructor") -> str:
+    """Colab's URL for ``notebook`` of ``edition`` (``"instructor"`` or ``"student"``) at :data:`REF`."""
+    return (f"https://colab.research.google.com/github/{REPOSITORY}/blob/{REF}/"
+            f"{_folder(edition)}/{notebook}")
+
+
+def binder_url(notebook: str | None = None, edition: str = "instructor") -> str:
+    """Binder's URL: JupyterLab on :data:`REF`, opened at ``notebook`` of ``edition`` (or its folder)."""
     return (
-        f"https://mybinder.org/v2/gh/{REPOSITORY}/{RELEASE}"
-        f"?urlpath=lab/tree/notebooks/{notebook or ''}"
+        f"https://mybinder.org/v2/gh/{REPOSITORY}/{REF}"
+        f"?urlpath=lab/tree/{_folder(edition)}/{notebook or ''}"
     )
 
 
 def pip_spec() -> str:
-    """What Colab's opening cell installs: this package from the repository at the release."""
-    return f"aae-utils @ git+https://github.com/{REPOSITORY}@{RELEASE}"
+    """What Colab's opening cell installs: this package from the repository at :data:`REF`."""
+    return f"aae-utils @ git+https://github.com/{REPOSITORY}@{REF}"
 
 
-def colab_badge(notebook: str) -> str:
-    return f"[![Open in Colab]({COLAB_BADGE_IMAGE})]({colab_url(notebook)})"
+def colab_badge(notebook: str, edition: str = "instructor") -> str:
+    return f"[![Open in Colab]({COLAB_BADGE_IMAGE})]({colab_url(notebook, edition)})"
 
 
-def binder_badge(notebook: str | None = None) -> str:
-    return f"[![Launch Binder]({BINDER_BADGE_IMAGE})]({binder_url(notebook)})"
+def binder_badge(notebook: str | None = None, edition: str = "instructor") -> str:
+    return f"[![Launch Binder]({BINDER_BADGE_IMAGE})]({binder_url(notebook, edition)})"
 
 
 def colab_install_block() -> str:
     """The lines the opening code cell of every notebook starts with."""
     return (
-        "# On Colab only: install the course package at the release these notebooks belong to\n"
+        "# On Colab only: install the course package from the branch or release of this notebook\n"
         "# (torch, torchvision and matplotlib are preinstalled there). Elsewhere: nothing.\n"
         "import sys\n\n"
         'if "google.colab" in sys.modules:\n'
@@ -76,28 +87,34 @@ def colab_install_block() -> str:
     )
 
 
-def _source(cell: dict) -> str:
-    return "".join(cell["source"])
+def _source(cell) -> str:
+    source = cell["source"]
+    return source if isinstance(source, str) else "".join(source)
 
 
-def _set_source(cell: dict, text: str) -> None:
-    cell["source"] = text.splitlines(True)
+def _set_source(cell, text: str) -> None:
+    # A notebook read as JSON holds lines; one read by nbformat holds a string.
+    cell["source"] = text if isinstance(cell["source"], str) else text.splitlines(True)
 
 
-def _stamp_notebook(path: Path, write: bool) -> bool:
-    """Badge under the title of the first cell, install block atop the opening code cell."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    cells = nb["cells"]
+def stamp_cells(cells: list, notebook: str, edition: str = "instructor") -> bool:
+    """Put the Colab badge of ``notebook`` (of ``edition``) under the title in ``cells[0]`` and the
+    install block atop the opening code cell, in place. Returns whether anything changed.
+
+    Raises:
+        ValueError: the first cell is not the markdown title, or the first code cell does not
+            call ``setup_notebook()``.
+    """
     if not cells or cells[0]["cell_type"] != "markdown":
-        raise ValueError(f"{path.name}: the first cell must be the markdown title")
+        raise ValueError(f"{notebook}: the first cell must be the markdown title")
     opening = next((c for c in cells if c["cell_type"] == "code"), None)
     if opening is None or "setup_notebook(" not in _source(opening):
-        raise ValueError(f"{path.name}: the first code cell must call setup_notebook()")
+        raise ValueError(f"{notebook}: the first code cell must call setup_notebook()")
     changed = False
 
     title = _BADGE_LINE.sub("", _source(cells[0]))
     first, _, rest = title.partition("\n")
-    new_title = f"{first}\n{colab_badge(path.name)}\n{rest}"
+    new_title = f"{first}\n{colab_badge(notebook, edition)}\n{rest}"
     if new_title != _source(cells[0]):
         _set_source(cells[0], new_title)
         changed = True
@@ -107,14 +124,22 @@ def _stamp_notebook(path: Path, write: bool) -> bool:
     if new_code != _source(opening):
         _set_source(opening, new_code)
         changed = True
+    return changed
 
+
+def _stamp_notebook(path: Path, write: bool) -> bool:
+    """Badge under the title of the first cell, install block atop the opening code cell."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    changed = stamp_cells(nb["cells"], path.name)
     if changed and write:
         atomic_write(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     return changed
 
 
 def _readme_badges() -> str:
-    return f"{binder_badge()} {colab_badge('00_setup.ipynb')}\n"
+    return (f"{binder_badge()} {colab_badge('00_setup.ipynb')}\n\n"
+            f"Student edition (exercises blank): {binder_badge(edition='student')} "
+            f"{colab_badge('00_setup.ipynb', 'student')}\n")
 
 
 def _stamp_readme(path: Path, write: bool) -> bool:
@@ -162,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in stale:
         print(f"{verb}: {name}")
     if not stale:
-        print(f"links match {REPOSITORY}@{RELEASE}")
+        print(f"links match {REPOSITORY}@{REF}")
     return 1 if (args.check and stale) else 0
 
 

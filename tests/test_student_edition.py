@@ -28,6 +28,21 @@ def _text(cell) -> str:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_committed_student_edition_is_in_step(path, tmp_path):
+    """student/notebooks/ is what `make student` writes now (its badges open it, so it is committed)."""
+    from editions import write_student_edition
+
+    committed = REPO_ROOT / "student" / "notebooks" / path.name
+    assert committed.exists(), "run `make student` and commit student/notebooks/"
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    (folder / path.name).write_bytes(path.read_bytes())
+    fresh = write_student_edition(tmp_path / "student", folder)[0]
+    assert fresh.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8"), (
+        f"student/notebooks/{path.name} is out of step with notebooks/{path.name}: run `make student`")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_the_student_edition_hides_every_solution(path):
     nb = student_edition(nbformat.read(path, as_version=4))
     for cell in nb.cells:

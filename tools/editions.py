@@ -10,7 +10,8 @@ markdown cell that explains a solution carries the cell tag ``solution`` (what a
 read after an exercise sits in an untagged "What to notice" cell, which every edition keeps).
 The editions are made with the tools those conventions belong to, not with our own text surgery.
 
-**Student edition** (for self-learners; ``student/``, ignored by git):
+**Student edition** (for self-learners; ``student/notebooks/``, committed so that its Colab and
+Binder badges open it at :data:`aae_utils.links.REF`; a test fails while it is out of step):
 
 - nbgrader's ``ClearSolutions`` replaces each marked region with a placeholder that raises
   ``NotImplementedError("Your turn: ...")`` (the checks report "not done yet", and the cells that
@@ -44,6 +45,7 @@ import nbformat
 from nbconvert.preprocessors import ClearOutputPreprocessor, TagRemovePreprocessor
 from nbgrader.preprocessors import ClearSolutions
 
+from aae_utils import links
 from aae_utils.writes import atomic_write
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,8 +68,11 @@ c.Execute.timeout = 1800
 '''
 
 
-def student_edition(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student edition of one instructor notebook (a new notebook; ``nb`` is unchanged)."""
+def student_edition(nb: nbformat.NotebookNode, name: str | None = None) -> nbformat.NotebookNode:
+    """The student edition of one instructor notebook (a new notebook; ``nb`` is unchanged).
+
+    With ``name`` (the notebook's file name), its Colab badge opens the student edition
+    (``student/notebooks/<name>`` at :data:`aae_utils.links.REF`), not the solutions."""
     nb = nbformat.from_dict(nb)  # a deep copy
     resources: dict = {}
     nb, resources = ClearSolutions(code_stub={"python": STUB}, enforce_metadata=False).preprocess(
@@ -75,6 +80,8 @@ def student_edition(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     remove = TagRemovePreprocessor(remove_cell_tags={SOLUTION_TAG}, enabled=True)
     nb, resources = remove.preprocess(nb, resources)
     nb, resources = ClearOutputPreprocessor().preprocess(nb, resources)
+    if name is not None:
+        links.stamp_cells(nb.cells, name, edition="student")
     return nb
 
 
@@ -132,7 +139,7 @@ def write_student_edition(out: Path, notebooks: Path = REPO / "notebooks") -> li
     written = []
     for path in sorted(notebooks.glob("*.ipynb")):
         dest = out / "notebooks" / path.name
-        _write_notebook(dest, student_edition(nbformat.read(path, as_version=4)))
+        _write_notebook(dest, student_edition(nbformat.read(path, as_version=4), path.name))
         written.append(dest)
     return written
 
