@@ -85,7 +85,12 @@ _INDEXES: dict[str, dict | str] = {}
 
 
 class _Unavailable(Exception):
-    """Why the release's checkpoint cannot be used (one clause, for the one line said)."""
+    """Why the release's checkpoint cannot be used (one clause, for the one line said);
+    ``status`` is the HTTP status where the server answered with an error."""
+
+    def __init__(self, reason: str, status: int | None = None):
+        super().__init__(reason)
+        self.status = status
 
 
 def default_base_url() -> str:
@@ -153,7 +158,7 @@ def _get(url: str, size: int | None) -> bytes:
                     break
                 got += block
     except urllib.error.HTTPError as err:
-        raise _Unavailable(f"{url} answered HTTP {err.code} ({err.reason})") from None
+        raise _Unavailable(f"{url} answered HTTP {err.code} ({err.reason})", err.code) from None
     except urllib.error.URLError as err:
         raise _Unavailable(_unreachable(url, err.reason)) from None
     except TimeoutError:
@@ -229,7 +234,8 @@ def _index(base: str) -> dict[str, dict]:
         try:
             known = parse_index(_get(url, None))
         except _Unavailable as err:
-            known = str(err)
+            known = (f"there is no {INDEX} at {base} (HTTP 404): no models are published there"
+                     if err.status == 404 else str(err))
         except ValueError as err:
             known = f"the index at {url} is malformed ({err})"
         _INDEXES[base] = known
