@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help install lab test unit notebooks lint hygiene hooks course site student assignments release clean-checkpoints
+.PHONY: help install lab test unit notebooks lint hygiene hooks course site student assignments release pretrained clean-checkpoints
 
 help:
 	@echo "make lab     - set up .venv if needed and open the course in JupyterLab"
@@ -16,6 +16,7 @@ help:
 	@echo "make site    - build the course site (static HTML) from the stored outputs"
 	@echo "make student - write the student edition (solutions replaced by placeholders) to student/"
 	@echo "make assignments - write an nbgrader course folder (graded checks) to assignments/"
+	@echo "make pretrained - pack the trained default-mode models for the release (build/pretrained/)"
 	@echo "make hooks   - install the pre-commit hook (ruff, links, clean notebook outputs)"
 	@echo "make release VERSION=x.y.z - tag a release whose links name it (main keeps naming main)"
 	@echo "make clean-checkpoints - delete cached trained models (data/checkpoints)"
@@ -57,11 +58,13 @@ hygiene: $(STAMP)
 hooks: $(STAMP)
 	$(BIN)/pre-commit install
 
-# Default mode, outputs stored in place (what GitHub shows). Reuses cached checkpoints. Widget
+# Default mode, outputs stored in place (what GitHub shows). Reuses cached checkpoints, but never
+# downloads the release's: the models it trains are the next release's (make pretrained). Widget
 # state is not stored: without a kernel the explorers show their still PNG, and the state would
 # only add the same pictures again (about 100 kB per explorer).
 course: $(STAMP)
-	AAE_FAST=0 AAE_PROGRESS=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	AAE_FAST=0 AAE_PROGRESS=0 AAE_PRETRAINED_URL=off \
+		$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.store_widget_state=False $(NOTEBOOKS)
 
 # The student edition, for lecturers to hand out (tools/editions.py: nbgrader's ClearSolutions).
@@ -77,6 +80,11 @@ assignments: $(STAMP)
 release: $(STAMP)
 	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z"; exit 2; }
 	$(BIN)/python tools/release.py $(VERSION)
+
+# The release's pretrained models: every finished checkpoint of make course, with index.json, in
+# build/pretrained/; it prints the gh command that uploads them (aae_utils/pretrained.py).
+pretrained: $(STAMP)
+	$(BIN)/python -m aae_utils.pretrained pack
 
 clean-checkpoints:
 	rm -rf data/checkpoints

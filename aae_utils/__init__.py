@@ -14,6 +14,8 @@ Modules, in the order the course uses them:
 - :mod:`aae_utils.engine` - ``fit``: one training loop for every model
 - :mod:`aae_utils.resume` - the state an interrupted run continues from, saved every epoch
 - :mod:`aae_utils.checkpoints` - ``load_or_train``: cached models, resuming
+- :mod:`aae_utils.pretrained` - the release's trained models: downloaded on first use, packed
+  by ``make pretrained``
 - :mod:`aae_utils.writes` - every file written whole or not at all; a failed write says why
 - :mod:`aae_utils.train` - phases, ``TrainConfig``, engine and checkpoints in one import
 - :mod:`aae_utils.viz` - image grids, latent scatters, manifold sweeps, loss curves

@@ -4,7 +4,9 @@ A checkpoint is ``<name>.pt`` (the weights) plus ``<name>.json`` (the manifest: 
 library versions and the weights' SHA-256). :func:`load_or_train` reuses it only when the config
 matches and the checksum checks out, so a notebook rerun takes seconds and never picks up a
 model trained with other settings. While a model trains, the state after every epoch is kept in
-``<name>.partial.pt`` (:class:`ResumeTarget`); an interrupted run resumes from it. Every file
+``<name>.partial.pt`` (:class:`ResumeTarget`); an interrupted run resumes from it. A model with
+no usable checkpoint here is first looked up in the course's release
+(:mod:`aae_utils.pretrained`), and trained only if the release cannot provide it. Every file
 is written whole or not at all (:func:`aae_utils.writes.atomic_write`), and a folder that
 cannot be written (full, read-only) never costs the trained model: it is returned, saying what
 could not be kept.
@@ -318,6 +320,12 @@ def load_or_train(
     :func:`~aae_utils.engine.fit` keeps ``<name>.partial.pt`` after every epoch; if training
     is interrupted, the next call with the same config and data resumes from it.
 
+    Before training, a model with no usable checkpoint is looked up in the course's release
+    (:func:`aae_utils.pretrained.fetch`; ``AAE_PRETRAINED_URL`` says where, ``off`` disables
+    it, fast mode never asks): a checkpoint of the same config and data is downloaded, checked
+    and loaded (``Downloaded <name> from <url> (sha256 ok).``); any failure is said in one line,
+    and the model is trained as without a release.
+
     A folder that cannot be written (full disk, read-only, no permission, a file in the way)
     never stops training or loses the model: each file that could not be written is named
     once, with the reason, and the trained model is returned uncached.
@@ -344,6 +352,19 @@ def load_or_train(
         raise TypeError(f"build() must return a torch model (nn.Module), got {type(model).__name__}")
     model = model.to(device)
     history, why = _try_load(path, canonical, record, model, device)
+    if history is None:  # the course's release may have it (aae_utils.pretrained)
+        from .pretrained import fetch  # imported here: it imports this module
+
+        tried = []
+
+        def load_download():
+            tried.append(True)
+            return _try_load(path, canonical, record, model, device)
+
+        history = fetch(name, path, canonical, record, load_download)
+        if history is None and tried:  # a refused load may have filled some layers: start afresh
+            seed_everything(int(config.get("seed", 0)))
+            model = build().to(device)
     if history is not None:
         total = sum(history.get("seconds", []))
         print(

@@ -16,6 +16,10 @@ Environment variables
     Where trained models are cached. Defaults to ``data/checkpoints/`` in a clone, else
     ``checkpoints/`` in the working folder; fast mode uses a ``fast/`` subfolder, so a test
     run never overwrites the checkpoints of a full run.
+``AAE_PRETRAINED_URL``
+    Where :func:`~aae_utils.checkpoints.load_or_train` downloads a model it has no checkpoint
+    of, before training it (default: the course's latest release; ``off`` never downloads).
+    See :mod:`aae_utils.pretrained`.
 ``AAE_DEVICE``
     Force a device (``cpu``, ``cuda``, ``mps``) instead of the automatic choice.
 ``AAE_PROGRESS=0``

@@ -88,7 +88,8 @@ def main(argv=None) -> int:
         ):
             parser.error(f"{caches['default']} already holds checkpoints; default-cold needs it empty")
         for mode in args.modes:
-            env = {**os.environ, "AAE_PROGRESS": "0",
+            # Downloads off: a cold run measures training, not the network.
+            env = {**os.environ, "AAE_PROGRESS": "0", "AAE_PRETRAINED_URL": "off",
                    "AAE_FAST": "1" if mode == "fast" else "0",
                    "AAE_CHECKPOINT_DIR": str(caches["fast" if mode == "fast" else "default"])}
             results[mode] = {}

@@ -18,8 +18,10 @@ from aae_utils.notebook import mnist_present  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _isolated_checkpoints(tmp_path, monkeypatch):
-    """Tests never read or write the learner's checkpoint cache."""
+    """Tests never read or write the learner's checkpoint cache, nor download the course's
+    release (a test that serves one sets AAE_PRETRAINED_URL itself)."""
     monkeypatch.setenv("AAE_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("AAE_PRETRAINED_URL", "off")
     monkeypatch.setenv("AAE_PROGRESS", "0")
     torch.manual_seed(0)
 
