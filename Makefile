@@ -7,13 +7,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help install lab test unit notebooks lint hygiene hooks course site student assignments release pretrained clean-checkpoints
+.PHONY: help install lab test unit notebooks lint hygiene hooks course site slides student assignments release pretrained clean-checkpoints
 
 help:
 	@echo "make lab     - set up .venv if needed and open the course in JupyterLab"
 	@echo "make test    - set up .venv if needed, lint, unit tests, every notebook in fast mode"
 	@echo "make course  - run every notebook in default mode and store its outputs"
 	@echo "make site    - build the course site (static HTML) from the stored outputs"
+	@echo "make slides  - write reveal.js slides of the notebooks to build/slides/ (offline; SLIDES=\"02 06\" for some)"
 	@echo "make student - write the student edition (solutions replaced by placeholders) to student/"
 	@echo "make assignments - write an nbgrader course folder (graded checks) to assignments/"
 	@echo "make pretrained - pack the trained default-mode models for the release (build/pretrained/)"
@@ -93,3 +94,9 @@ clean-checkpoints:
 site: $(STAMP)
 	$(BIN)/jupyter-book build . --config site/_config.yml --toc site/_toc.yml --path-output site
 	@echo "open site/_build/html/index.html"
+
+# Lecture slides from the stored outputs (nothing is executed), opening with no network:
+# build/slides/<notebook>.slides.html, S for the speaker view (tools/slides.py). Fetches the
+# pinned reveal.js once with npm into build/vendor/. SLIDES="02 06" writes only those.
+slides: $(STAMP)
+	$(BIN)/python tools/slides.py $(SLIDES)
