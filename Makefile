@@ -76,6 +76,8 @@ clean-checkpoints:
 	rm -rf data/checkpoints
 
 # Static HTML of the course from the stored outputs (nothing is executed): site/_build/html.
+# --all rewrites every page: Sphinx skips a build with no changed page, and with it the copy of
+# site/_static (an edited stylesheet would not reach the site). A full build takes seconds.
 site: $(STAMP)
-	$(BIN)/jupyter-book build . --config site/_config.yml --toc site/_toc.yml --path-output site
+	$(BIN)/jupyter-book build . --all --config site/_config.yml --toc site/_toc.yml --path-output site
 	@echo "open site/_build/html/index.html"
