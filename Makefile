@@ -91,8 +91,10 @@ clean-checkpoints:
 	rm -rf data/checkpoints
 
 # Static HTML of the course from the stored outputs (nothing is executed): site/_build/html.
+# --all rewrites every page: Sphinx skips a build with no changed page, and with it the copy of
+# site/_static (an edited stylesheet would not reach the site). A full build takes seconds.
 site: $(STAMP)
-	$(BIN)/jupyter-book build . --config site/_config.yml --toc site/_toc.yml --path-output site
+	$(BIN)/jupyter-book build . --all --config site/_config.yml --toc site/_toc.yml --path-output site
 	@echo "open site/_build/html/index.html"
 
 # Lecture slides from the stored outputs (nothing is executed), opening with no network:

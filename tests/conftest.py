@@ -7,6 +7,10 @@ import os
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import importlib.util  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
 
 import pytest  # noqa: E402
@@ -67,3 +71,22 @@ def alternatives() -> ModuleType:
 @pytest.fixture
 def report() -> ModuleType:
     return load_bench("report")
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """The course site, built once per session as `make site` builds it (from the stored outputs,
+    nothing executed) into a temporary folder; returns its ``_build/html``. Shared by
+    tests/test_site.py (static checks) and tests/test_site_browser.py (Chromium)."""
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    if not jupyter_book.exists() and shutil.which("jupyter-book") is None:
+        pytest.skip("jupyter-book is not installed (pip install -e '.[dev]' brings it)")
+    exe = str(jupyter_book) if jupyter_book.exists() else "jupyter-book"
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [exe, "build", ".", "--config", "site/_config.yml", "--toc", "site/_toc.yml",
+         "--path-output", str(out)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out / "_build" / "html"
