@@ -9,11 +9,10 @@ both files, its epochs and the torch version that saved it.
 For learners
 ------------
 Nothing to do. When :func:`~aae_utils.checkpoints.load_or_train` finds no usable cached model,
-it looks the model up in the index of the course's GitHub release (:func:`default_base_url`:
-the latest release on ``main``, a release's own in a tagged release). If the release has it,
-trained with the same config (and, where the notebook says which, on the same data), both files
-are downloaded, checked against the index (size and sha256), put in the checkpoint folder and
-loaded, which checks them once more::
+it looks it up in the index of the course's release (:func:`default_base_url`). If the release
+has it, trained with the same config (and, where the notebook says which, on the same data),
+both files are downloaded, checked against the index (size and sha256), put in the checkpoint
+folder and loaded, which checks them once more::
 
     Downloaded aae-2d from https://github.com/.../releases/latest/download/ (sha256 ok).
 
