@@ -68,16 +68,16 @@ def exercise_block() -> list[str]:
     exercises = _registry()
     lines = [
         f"{len(exercises)} checked exercises. Each check compares the learner's function with a "
-        "reference in `aae_utils/exercises/` on several cases; the third column counts the "
-        "plausible wrong answers `tests/test_exercises.py` feeds it, each of which must fail.",
+        "reference in `aae_utils/exercises/` on several cases. *Refused* counts the plausible "
+        "wrong answers `tests/test_exercises.py` feeds the check, each of which must fail.",
         "",
-        "| exercise | the learner writes | wrong answers refused | for example |",
-        "|---|---|---:|---|",
+        "| exercise | refused | for example |",
+        "|---|---:|---|",
     ]
     for name in sorted(exercises):
         ex = exercises[name]
         examples = "; ".join(list(ex.wrong)[:3]).replace("|", "/")
-        lines.append(f"| `{name}` | `{ex.signature.split('(')[0]}(...)` | {len(ex.wrong)} | {examples} |")
+        lines.append(f"| `{name}` | {len(ex.wrong)} | {examples} |")
     return lines
 
 
