@@ -371,6 +371,12 @@ def _ssaae_stepper(model, config, prior, data, labels, gen, device, P) -> Steppe
             model.encoder.parameters(), config, config.class_lr or lr, config.momentum
         )
         optimizers.append(opt_cons)
+    opt_bal = None
+    if config.marginal_entropy:  # the course's variant (phases.marginal_entropy_phase)
+        opt_bal = _optimizer(
+            model.encoder.parameters(), config, config.class_lr or lr, config.momentum
+        )
+        optimizers.append(opt_bal)
     zero = torch.zeros((), device=device)
 
     def step(xb: Tensor, yb: Tensor) -> Tensor:
@@ -396,11 +402,15 @@ def _ssaae_stepper(model, config, prior, data, labels, gen, device, P) -> Steppe
             moved = shift_images(xb, config.consistency_shift, image_shape=data.image_shape,
                                  generator=gen)
             losses.append(P["consistency"](model, xb, moved, opt_cons, weight=config.consistency))
+        if opt_bal is not None:
+            losses.append(P["balance"](model, xb, opt_bal, weight=config.marginal_entropy))
         return torch.stack(losses)
 
     keys = ("recon", "disc", "gen", "disc_acc_y", "disc_acc_z", "class")
     if opt_cons is not None:
         keys += ("consistency",)
+    if opt_bal is not None:
+        keys += ("balance",)
     return keys, optimizers, step
 
 
@@ -417,6 +427,7 @@ _PHASES = {
     ("ssaae", "gen"): "generator (both)",
     ("ssaae", "class"): "classification",
     ("ssaae", "consistency"): "consistency (the course's variant)",
+    ("ssaae", "balance"): "marginal entropy (the course's variant)",
     ("vae", "recon"): "VAE (reconstruction term)",
     ("vae", "kl"): "VAE (KL term)",
     ("vae", "loss"): "VAE",

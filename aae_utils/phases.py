@@ -23,6 +23,7 @@ reduction (Section 7).
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 
 import torch
@@ -370,6 +371,32 @@ def consistency_phase(
     return loss.detach()
 
 
+def marginal_entropy_phase(model: nn.Module, x: Tensor, opt: torch.optim.Optimizer,
+                           weight: float = 1.0) -> Tensor:
+    r"""**Not in the paper**: the marginal-entropy term of IMSAT (Hu et al., 2017, Eq. 7), this
+    course's marked variant (``TrainConfig(marginal_entropy=...)``). One step on
+
+    .. math:: \mathcal{L}_{H} = w\,\big(\log K - H(\bar q)\big), \qquad
+        \bar q = \frac1B \sum_b q(y \mid x_b), \quad H(\bar q) = -\sum_k \bar q_k \log \bar q_k,
+
+    which is 0 when the mini-batch uses the :math:`K` clusters equally and :math:`w \log K` when
+    it puts every image in one. The categorical discriminator asks each :math:`q(y|x)` to look
+    like a one-hot draw from a uniform prior; this term asks the same of the batch's average
+    directly, so a cluster that the encoder stopped using is pulled back into use.
+    ``x``: ``(B, 784)`` images; only the encoder moves.
+
+    Returns:
+        The loss, a detached 0-d tensor (nats, times ``weight``).
+    """
+    w = next(model.encoder.parameters())
+    x = inputs.images(x, "x", dim=model.encoder.in_dim, dtype=w.dtype, device=w.device)
+    q_bar = F.softmax(model.encoder(x)[0], 1).mean(0)
+    entropy = -(q_bar * torch.log(q_bar.clamp_min(1e-12))).sum()
+    loss = weight * (math.log(q_bar.numel()) - entropy)
+    _step(opt, loss)
+    return loss.detach()
+
+
 # --- which phases each model runs ------------------------------------------------------------
 
 #: The phases each kind of model runs per mini-batch, by the name ``fit(phases=...)`` uses.
@@ -380,7 +407,8 @@ PHASE_NAMES = {
             "generator": generator_phase},
     "ssaae": {"reconstruction": ss_reconstruction_phase, "discriminator": ss_discriminator_phase,
               "generator": ss_generator_phase, "classification": classification_phase,
-              "consistency": consistency_phase},  # run only with TrainConfig(consistency > 0)
+              # The course's variants, run only when their TrainConfig weight is above 0:
+              "consistency": consistency_phase, "balance": marginal_entropy_phase}
 }
 
 

@@ -170,6 +170,8 @@ class Recipe:
         if t.consistency:
             prior += (f", consistency term (weight {t.consistency:g}, copies moved by up to "
                       f"{t.consistency_shift} px; not the paper's)")
+        if t.marginal_entropy:
+            prior += f", marginal-entropy term (weight {t.marginal_entropy:g}; not the paper's)"
         if t.ema_decay:
             prior += f", judged with a moving average of the weights (decay {t.ema_decay:g}; not the paper's)"
         return (

@@ -1,5 +1,6 @@
 """The semi-supervised AAE (notebook 06), its clustering use (notebook 07) and their metrics."""
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -238,7 +239,42 @@ def test_consistency_switch_adds_a_phase_and_is_off_by_default(mnist_small):
     assert "consistency" not in TrainConfig().to_dict()  # old checkpoints keep matching
 
 
+def test_marginal_entropy_phase_is_log_k_minus_the_batch_entropy_and_spreads_the_batch():
+    from aae_utils.phases import marginal_entropy_phase
+
+    model = _model(encoder_noise=0.0, encoder_dropout=0.0)
+    x = torch.rand(64, 784)
+    opt = torch.optim.SGD(model.encoder.parameters(), lr=0.5)
+
+    def batch_entropy():
+        with torch.no_grad():
+            q_bar = torch.softmax(model.encoder(x)[0], 1).mean(0)
+        return float(-(q_bar * q_bar.log()).sum()), len(q_bar)
+
+    h0, k = batch_entropy()
+    before = {n: p.clone() for n, p in model.named_parameters()}
+    loss = marginal_entropy_phase(model, x, opt, weight=2.0)
+    assert loss.item() == pytest.approx(2.0 * (math.log(k) - h0), rel=1e-4)
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and all(n.startswith("encoder.") for n in changed)
+    for _ in range(20):
+        marginal_entropy_phase(model, x, opt)
+    assert batch_entropy()[0] > h0
+
+
+def test_marginal_entropy_switch_adds_a_phase_and_is_off_by_default(mnist_small):
+    runs = {}
+    for weight in (0.0, 1.0):
+        runs[weight] = fit(_model(), mnist_small, TrainConfig(epochs=1, marginal_entropy=weight),
+                           progress=False)
+    assert "balance" not in runs[0.0] and 0 <= runs[1.0]["balance"][0] <= math.log(10)
+    assert runs[0.0]["recon"] != runs[1.0]["recon"]  # it trains something
+    assert "marginal_entropy" not in TrainConfig().to_dict()  # old checkpoints keep matching
+    assert TrainConfig(marginal_entropy=0.5).to_dict()["marginal_entropy"] == 0.5
+
+
 @pytest.mark.parametrize("kwargs, message", [
+    ({"marginal_entropy": -1.0}, "marginal_entropy must be a weight >= 0"),
     ({"consistency": -1.0}, "consistency must be a weight >= 0"),
     ({"consistency": float("nan")}, "consistency must be a weight >= 0"),
     ({"consistency_shift": 0}, "consistency_shift must be an int of pixels in \\[1, 13\\]"),
