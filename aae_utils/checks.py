@@ -456,19 +456,29 @@ def own_work(name: str, fn: Any) -> None:
                              "written in the notebook")
 
 
-def yours(name: str, fn: Any, library: Callable | None = None, **context: Any) -> Callable:
+def yours(name: str, fn: Any, library: Callable | None = None, *, withhold: bool = False,
+          **context: Any) -> Callable | None:
     """The learner's ``fn`` once it passes exercise ``name``, else ``library`` (default: the
     exercise's reference), with a note, so the cells after an unfinished exercise still run.
 
     Assign it to a name of its own (``sample = yours("02.reparameterise", reparameterise)``):
     the learner's function keeps its name, so a later check or grader reads what they wrote.
+
+    ``withhold=True`` is for a cell that prints the answer to the exercise's own question (how
+    many sevens, which digit spreads widest): until ``fn`` passes it returns ``None`` instead of
+    the library's function, and the cell prints only under ``if <name>:``, so the answer is
+    not shown before the learner has found it.
     """
     # evaluated again rather than reusing check()'s verdict: every check runs in about a second
     # at most, and a remembered verdict goes stale when the function reads a global changed since
     verdict = evaluate(name, fn, **context)
     if verdict.passed:
         return fn
-    library = library if library is not None else get_exercise(name).reference
     why = "is not written yet" if verdict.status == "not done" else "does not pass its check yet"
+    if withhold:
+        print(f"Your {get_exercise(name).function}() {why}: this cell shows its answer once yours "
+              "passes.")
+        return None
+    library = library if library is not None else get_exercise(name).reference
     print(f"Your {get_exercise(name).function}() {why}: the cells below use the library's.")
     return library

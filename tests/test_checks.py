@@ -423,3 +423,23 @@ def test_the_encoders_pair_where_codes_go_is_explained_not_wrapped(name):
     message = evaluate(name, ex.wrong["the posterior's pair model.encoder(x) for the codes"]).message
     assert "got a tuple" in message and "(mu, logvar)" in message and "model.code gives" in message
     assert "torch.tensor(" not in message, message
+
+
+def test_yours_withholds_an_answer_until_the_learner_finds_it(capsys):
+    from aae_utils.checks import yours
+
+    def not_yet(x):
+        raise NotImplementedError("Your turn: write this part")
+
+    def mine(x):
+        return 2 * x
+
+    stand_in = yours("99.double", not_yet)
+    assert stand_in(torch.ones(1)).item() == 2  # the library's, so later cells run
+    assert "the cells below use the library's" in capsys.readouterr().out
+    assert yours("99.double", not_yet, withhold=True) is None
+    assert capsys.readouterr().out.strip() == (
+        "Your double() is not written yet: this cell shows its answer once yours passes.")
+    assert yours("99.double", lambda x: x + 2, withhold=True) is None
+    assert "does not pass its check yet" in capsys.readouterr().out
+    assert yours("99.double", mine, withhold=True) is mine

@@ -46,3 +46,20 @@ def test_stored_outputs_are_clean(path):
                 assert not PROGRESS_BAR.search(text), f"{where}: progress bar in {text[:200]!r}"
     assert all(c is not None for c in counts), f"{path.name}: some code cells were not run"
     assert counts == list(range(1, len(counts) + 1)), f"{path.name}: cells not run top to bottom"
+
+
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$]+?\$", re.S)
+#: A line that markdown reads as a block of its own: a list item, a heading, a quote.
+_BLOCK_START = re.compile(r"\n[ \t]*([-+*]|\d+[.)]|#+|>)[ \t]")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_equation_line_starts_a_markdown_block(path):
+    """An equation broken before "+ x" or "- x" is a bullet to markdown: the page then shows raw
+    TeX around a stray list item (notebook 03's exercise-1 solution did). Break after the sign."""
+    for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+        if cell["cell_type"] == "markdown":
+            for math in _MATH.finditer("".join(cell["source"])):
+                bad = _BLOCK_START.search(math.group(0))
+                assert bad is None, (
+                    f"{path.name} cell {i}: a line of {math.group(0)[:60]!r} starts with {bad[1]!r}")

@@ -68,3 +68,10 @@ def test_the_student_edition_runs_and_no_check_is_done(path, tmp_path, monkeypat
         out = _text(cell)
         assert "not done yet" in out, f"{path.name}: {cell.source[:80]!r} printed {out[:300]!r}"
         assert "] correct" not in out and "not quite" not in out, out[:300]
+    # A cell that prints the answer to an exercise's own question shows only the note until the
+    # learner's function passes (yours(..., withhold=True)): no answer before the learner's.
+    for cell in (c for c in nb.cells if c.cell_type == "code" and "withhold=True" in c.source):
+        out = _text(cell).strip()
+        assert out.startswith("Your ") and out.endswith("this cell shows its answer once yours passes."), (
+            f"{path.name}: {cell.source[:80]!r} printed {out[:300]!r}")
+        assert "\n" not in out and not any(o.output_type != "stream" for o in cell.outputs)

@@ -25,7 +25,8 @@ that draws them (the notebook has it); the code the lecture is about stays on it
 ======================================================  ========  ================================
 cell                                                    type      why
 ======================================================  ========  ================================
-markdown tagged ``solution``                            notes     the answer, speaker view only
+markdown tagged ``solution``, or a "What to notice"     notes     the answer, speaker view only
+right after a notes cell
 markdown starting with a ``#`` or ``##`` heading        slide     a section: the next to the right
 markdown starting with a ``###`` (or deeper) heading    subslide  a step: the next slide down
 "**What to notice:**" of at most 600 characters, right  fragment  the point of the figure, under
@@ -35,6 +36,8 @@ code with nothing in it                                 skip
 the opening cell, and code before the first ``##``      skip      set-up and imports
 a check cell (``check("NN.name", ...)``)                skip      the learner's feedback
 a "Your turn" cell (``### BEGIN SOLUTION``)             notes     the class writes it in the lab
+a cell that prints an exercise's answer                 notes     the answer, speaker view only
+(``yours(..., withhold=True)``)
 code that shows a figure, a table or a widget, right    ``-``     the figure under its title
 after markdown that opens a slide and whose last part
 (after its last heading) is at most 300 characters
@@ -70,6 +73,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
+from aae_utils import links
 from aae_utils.writes import atomic_write
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,7 +144,7 @@ def rule(cells: list) -> list[str]:
             heading = _HEADING.match(source)
             if heading and len(heading[1]) >= 2:
                 in_section = True  # past the title: the lecture's first section
-            if "solution" in tags:
+            if "solution" in tags or (source.startswith(NOTICE) and before == "notes"):
                 kind = "notes"
             elif heading and len(heading[1]) <= 2:
                 kind = "slide"
@@ -157,7 +161,7 @@ def rule(cells: list) -> list[str]:
             kind = "skip"
         elif _CHECK.match(source):
             kind = "skip"
-        elif "### BEGIN SOLUTION" in source:
+        elif "### BEGIN SOLUTION" in source or "withhold=True" in source:
             kind = "notes"
         else:
             after_text = (i > 0 and cells[i - 1].get("cell_type") == "markdown"
@@ -356,13 +360,13 @@ def split_at_headings(source: str) -> list[str]:
     return pieces
 
 
-def _for_slides(nb):
-    """A copy of ``nb`` as the slides show it.
+def _for_slides(nb, name: str | None = None):
+    """A copy of ``nb`` (the notebook file ``name``) as the slides show it.
 
     - A markdown cell with headings inside it is cut before each (one slide per heading, typed
       as a cell starting with that heading would be), unless the cell is notes or skipped.
     - A remote image in the markdown (the Colab badge) becomes its alt text: nothing may load
-      from the network.
+      from the network. The badge opens the student edition: a deck is shown to learners.
     - The code of a figure, a table or a widget is left off (its output stays), and a widget
       shows its stored still image.
     """
@@ -374,6 +378,9 @@ def _for_slides(nb):
         cells.append(cell)
         if cell.cell_type == "markdown":
             cell.source = _REMOTE_IMG_TAG.sub("", _REMOTE_IMAGE.sub(r"\1", cell.source))
+            if name is not None:
+                cell.source = cell.source.replace(f"]({links.colab_url(name)})",
+                                                  f"]({links.colab_url(name, 'student')})")
             kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
             if kind in ("notes", "skip"):
                 continue
@@ -410,7 +417,7 @@ def deck(path: Path) -> str:
     :data:`MATHJAX_DIR` beside it."""
     import nbformat
 
-    nb = _for_slides(nbformat.read(path, as_version=4))
+    nb = _for_slides(nbformat.read(path, as_version=4), path.name)
     resources = {"metadata": {"name": path.stem, "path": str(path.parent)},
                  "slides": {"reveal": REVEAL_DIR, "mathjax": MATHJAX_DIR}}
     body, _ = exporter().from_notebook_node(nb, resources=resources)
