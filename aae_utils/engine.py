@@ -372,7 +372,7 @@ def _ssaae_stepper(model, config, prior, data, labels, gen, device, P) -> Steppe
         )
         optimizers.append(opt_cons)
     opt_bal = None
-    if config.marginal_entropy:  # the course's variant (phases.marginal_entropy_phase)
+    if config.marginal_entropy or config.conditional_entropy:  # the course's variant (phases.entropy_phase)
         opt_bal = _optimizer(
             model.encoder.parameters(), config, config.class_lr or lr, config.momentum
         )
@@ -403,14 +403,15 @@ def _ssaae_stepper(model, config, prior, data, labels, gen, device, P) -> Steppe
                                  generator=gen)
             losses.append(P["consistency"](model, xb, moved, opt_cons, weight=config.consistency))
         if opt_bal is not None:
-            losses.append(P["balance"](model, xb, opt_bal, weight=config.marginal_entropy))
+            losses.append(P["entropy"](model, xb, opt_bal, marginal=config.marginal_entropy,
+                                       conditional=config.conditional_entropy))
         return torch.stack(losses)
 
     keys = ("recon", "disc", "gen", "disc_acc_y", "disc_acc_z", "class")
     if opt_cons is not None:
         keys += ("consistency",)
     if opt_bal is not None:
-        keys += ("balance",)
+        keys += ("entropy",)
     return keys, optimizers, step
 
 
@@ -427,7 +428,7 @@ _PHASES = {
     ("ssaae", "gen"): "generator (both)",
     ("ssaae", "class"): "classification",
     ("ssaae", "consistency"): "consistency (the course's variant)",
-    ("ssaae", "balance"): "marginal entropy (the course's variant)",
+    ("ssaae", "entropy"): "entropy terms (the course's variant)",
     ("vae", "recon"): "VAE (reconstruction term)",
     ("vae", "kl"): "VAE (KL term)",
     ("vae", "loss"): "VAE",

@@ -371,28 +371,35 @@ def consistency_phase(
     return loss.detach()
 
 
-def marginal_entropy_phase(model: nn.Module, x: Tensor, opt: torch.optim.Optimizer,
-                           weight: float = 1.0) -> Tensor:
-    r"""**Not in the paper**: the marginal-entropy term of IMSAT (Hu et al., 2017, Eq. 7), this
-    course's marked variant (``TrainConfig(marginal_entropy=...)``). One step on
+def entropy_phase(model: nn.Module, x: Tensor, opt: torch.optim.Optimizer, marginal: float = 1.0,
+                  conditional: float = 0.0) -> Tensor:
+    r"""**Not in the paper**: the two entropy terms of IMSAT (Hu et al., 2017, Eq. 7), this
+    course's marked variant (``TrainConfig(marginal_entropy=..., conditional_entropy=...)``).
+    One step on
 
-    .. math:: \mathcal{L}_{H} = w\,\big(\log K - H(\bar q)\big), \qquad
-        \bar q = \frac1B \sum_b q(y \mid x_b), \quad H(\bar q) = -\sum_k \bar q_k \log \bar q_k,
+    .. math:: \mathcal{L}_{H} = w_m\,\big(\log K - H(\bar q)\big)
+        + w_c\,\frac1B \sum_b H\big(q(y \mid x_b)\big), \qquad
+        \bar q = \frac1B \sum_b q(y \mid x_b),
 
-    which is 0 when the mini-batch uses the :math:`K` clusters equally and :math:`w \log K` when
-    it puts every image in one. The categorical discriminator asks each :math:`q(y|x)` to look
-    like a one-hot draw from a uniform prior; this term asks the same of the batch's average
-    directly, so a cluster that the encoder stopped using is pulled back into use.
-    ``x``: ``(B, 784)`` images; only the encoder moves.
+    with :math:`H(p) = -\sum_k p_k \log p_k`. The first term is 0 when the mini-batch uses the
+    :math:`K` clusters equally and :math:`w_m \log K` when it puts every image in one: a
+    cluster the encoder stopped using is pulled back into use. The second asks each answer to
+    be confident. Together they maximise the mutual information between image and cluster; the
+    first alone is also maximal when every answer is uniform, which the second rules out. The
+    categorical discriminator asks for both only through samples (a one-hot draw from a uniform
+    prior). ``x``: ``(B, 784)`` images; only the encoder moves.
 
     Returns:
-        The loss, a detached 0-d tensor (nats, times ``weight``).
+        The loss, a detached 0-d tensor (nats, weighted).
     """
     w = next(model.encoder.parameters())
     x = inputs.images(x, "x", dim=model.encoder.in_dim, dtype=w.dtype, device=w.device)
-    q_bar = F.softmax(model.encoder(x)[0], 1).mean(0)
-    entropy = -(q_bar * torch.log(q_bar.clamp_min(1e-12))).sum()
-    loss = weight * (math.log(q_bar.numel()) - entropy)
+    log_q = F.log_softmax(model.encoder(x)[0], 1)
+    q = log_q.exp()
+    q_bar = q.mean(0)
+    marginal_h = -(q_bar * torch.log(q_bar.clamp_min(1e-12))).sum()
+    conditional_h = -(q * log_q).sum(1).mean()
+    loss = marginal * (math.log(q_bar.numel()) - marginal_h) + conditional * conditional_h
     _step(opt, loss)
     return loss.detach()
 
@@ -408,7 +415,7 @@ PHASE_NAMES = {
     "ssaae": {"reconstruction": ss_reconstruction_phase, "discriminator": ss_discriminator_phase,
               "generator": ss_generator_phase, "classification": classification_phase,
               # The course's variants, run only when their TrainConfig weight is above 0:
-              "consistency": consistency_phase, "balance": marginal_entropy_phase}
+              "consistency": consistency_phase, "entropy": entropy_phase}
 }
 
 

@@ -172,6 +172,8 @@ class Recipe:
                       f"{t.consistency_shift} px; not the paper's)")
         if t.marginal_entropy:
             prior += f", marginal-entropy term (weight {t.marginal_entropy:g}; not the paper's)"
+        if t.conditional_entropy:
+            prior += f", conditional-entropy term (weight {t.conditional_entropy:g}; not the paper's)"
         if t.ema_decay:
             prior += f", judged with a moving average of the weights (decay {t.ema_decay:g}; not the paper's)"
         return (

@@ -50,10 +50,12 @@ class TrainConfig:
             moved by up to ``consistency_shift`` pixels; works with labels and without
             (clustering).
         consistency_shift: largest offset in pixels of those moved copies.
-        marginal_entropy: weight of the semi-supervised AAE's marginal-entropy phase
-            (:func:`~aae_utils.phases.marginal_entropy_phase`; 0: off, as in the paper). Not in
-            the paper: each mini-batch's average :math:`q(y|x)` is pushed towards uniform, so
-            every cluster stays in use (the marginal entropy term of IMSAT, Hu et al., 2017).
+        marginal_entropy: weight of the marginal-entropy term of the semi-supervised AAE's
+            entropy phase (:func:`~aae_utils.phases.entropy_phase`; 0: off, as in the paper).
+            Not in the paper: each mini-batch's average :math:`q(y|x)` is pushed towards
+            uniform, so every cluster stays in use (IMSAT, Hu et al., 2017).
+        conditional_entropy: weight of that phase's conditional-entropy term (0: off): each
+            :math:`q(y|x)` is pushed towards one-hot. Not in the paper (IMSAT's other term).
         lr_milestones: epochs after which every learning rate is divided by 10 (torch's
             ``MultiStepLR``), instead of the linear decay; e.g. ``(50, 1000)``, the schedule
             reimplementations quote from the paper's appendix. Needs ``lr_decay=1``.
@@ -86,6 +88,7 @@ class TrainConfig:
     consistency: float = 0.0
     consistency_shift: int = 2
     marginal_entropy: float = 0.0
+    conditional_entropy: float = 0.0
     lr_milestones: tuple[int, ...] = ()
     ema_decay: float = 0.0
 
@@ -93,7 +96,7 @@ class TrainConfig:
     #: hold their default, so those checkpoints still match their configs.
     _LATER_FIELDS = {"class_lr": None, "head_spacing": 0.0, "label_shift": 0, "consistency": 0.0,
                      "consistency_shift": 2, "lr_milestones": (), "ema_decay": 0.0,
-                     "marginal_entropy": 0.0}
+                     "marginal_entropy": 0.0, "conditional_entropy": 0.0}
 
     def __post_init__(self) -> None:
         """Check every field; a bad one is a ValueError that names it, what it must be (with an
@@ -130,8 +133,9 @@ class TrainConfig:
                                   lambda v: v >= 0, 1.0)
         self.consistency_shift = whole(self.consistency_shift, "consistency_shift",
                                        "an int of pixels in [1, 13]", lambda v: 1 <= v < 14, 2)
-        self.marginal_entropy = number(self.marginal_entropy, "marginal_entropy",
-                                       "a weight >= 0 (0: off)", lambda v: v >= 0, 1.0)
+        for name in ("marginal_entropy", "conditional_entropy"):
+            setattr(self, name, number(getattr(self, name), name, "a weight >= 0 (0: off)",
+                                       lambda v: v >= 0, 1.0))
         milestones = self.lr_milestones
         if hasattr(milestones, "tolist") and not isinstance(milestones, tuple | list):
             milestones = milestones.tolist()  # a NumPy array of epochs

@@ -130,6 +130,7 @@ BAD_TRAIN_SETTINGS = {
     "consistency": [-0.5, float("inf"), "1"],
     "consistency_shift": [0, 14, 2.0],
     "marginal_entropy": [-0.5, float("nan"), "1"],
+    "conditional_entropy": [-1.0, float("inf"), None],
     "lr_milestones": [(0,), (10, 5), (5, 5), (2.5,), 50, "50"],
     "ema_decay": [1.0, -0.1, float("nan"), "0.999"],
 }

@@ -333,8 +333,8 @@ ENTRIES = [
         _ssaae, lambda m, v: phases.consistency_phase(m, v, X, _sgd(m.encoder)))),
     Entry("phases.consistency_phase", "x_moved", "images", _phase(
         _ssaae, lambda m, v: phases.consistency_phase(m, X, v, _sgd(m.encoder)))),
-    Entry("phases.marginal_entropy_phase", "x", "images", _phase(
-        _ssaae, lambda m, v: phases.marginal_entropy_phase(m, v, _sgd(m.encoder)))),
+    Entry("phases.entropy_phase", "x", "images", _phase(
+        _ssaae, lambda m, v: phases.entropy_phase(m, v, _sgd(m.encoder)))),
     Entry("phases.head_penalty", "heads", "codes", lambda v: phases.head_penalty(v, 1.0),
           expect={"float64": "same-close"}),
     # the engine and the data

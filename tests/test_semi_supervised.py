@@ -239,42 +239,51 @@ def test_consistency_switch_adds_a_phase_and_is_off_by_default(mnist_small):
     assert "consistency" not in TrainConfig().to_dict()  # old checkpoints keep matching
 
 
-def test_marginal_entropy_phase_is_log_k_minus_the_batch_entropy_and_spreads_the_batch():
-    from aae_utils.phases import marginal_entropy_phase
+def test_entropy_phase_is_imsats_two_terms_and_moves_only_the_encoder():
+    from aae_utils.phases import entropy_phase
 
     model = _model(encoder_noise=0.0, encoder_dropout=0.0)
     x = torch.rand(64, 784)
-    opt = torch.optim.SGD(model.encoder.parameters(), lr=0.5)
 
-    def batch_entropy():
+    def entropies():
         with torch.no_grad():
-            q_bar = torch.softmax(model.encoder(x)[0], 1).mean(0)
-        return float(-(q_bar * q_bar.log()).sum()), len(q_bar)
+            q = torch.softmax(model.encoder(x)[0], 1)
+        q_bar = q.mean(0)
+        return float(-(q_bar * q_bar.log()).sum()), float(-(q * q.log()).sum(1).mean()), q.shape[1]
 
-    h0, k = batch_entropy()
+    marginal, conditional, k = entropies()
     before = {n: p.clone() for n, p in model.named_parameters()}
-    loss = marginal_entropy_phase(model, x, opt, weight=2.0)
-    assert loss.item() == pytest.approx(2.0 * (math.log(k) - h0), rel=1e-4)
+    loss = entropy_phase(model, x, torch.optim.SGD(model.encoder.parameters(), lr=0.0),
+                         marginal=2.0, conditional=0.5)
+    assert loss.item() == pytest.approx(2.0 * (math.log(k) - marginal) + 0.5 * conditional, rel=1e-4)
+    opt = torch.optim.SGD(model.encoder.parameters(), lr=0.5)
+    entropy_phase(model, x, opt)
     changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
     assert changed and all(n.startswith("encoder.") for n in changed)
-    for _ in range(20):
-        marginal_entropy_phase(model, x, opt)
-    assert batch_entropy()[0] > h0
+    for _ in range(20):  # the marginal term alone spreads the batch over the clusters
+        entropy_phase(model, x, opt)
+    assert entropies()[0] > marginal
+    for _ in range(40):  # the conditional term alone makes each answer confident
+        entropy_phase(model, x, opt, marginal=0.0, conditional=1.0)
+    assert entropies()[1] < conditional
 
 
-def test_marginal_entropy_switch_adds_a_phase_and_is_off_by_default(mnist_small):
+def test_entropy_switches_add_a_phase_and_are_off_by_default(mnist_small):
     runs = {}
-    for weight in (0.0, 1.0):
-        runs[weight] = fit(_model(), mnist_small, TrainConfig(epochs=1, marginal_entropy=weight),
-                           progress=False)
-    assert "balance" not in runs[0.0] and 0 <= runs[1.0]["balance"][0] <= math.log(10)
-    assert runs[0.0]["recon"] != runs[1.0]["recon"]  # it trains something
-    assert "marginal_entropy" not in TrainConfig().to_dict()  # old checkpoints keep matching
-    assert TrainConfig(marginal_entropy=0.5).to_dict()["marginal_entropy"] == 0.5
+    for weights in ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0)):
+        config = TrainConfig(epochs=1, marginal_entropy=weights[0], conditional_entropy=weights[1])
+        runs[weights] = fit(_model(), mnist_small, config, progress=False)
+    assert "entropy" not in runs[(0.0, 0.0)]
+    assert 0 <= runs[(1.0, 0.0)]["entropy"][0] <= math.log(10)  # log K - H(q_bar)
+    assert 0 <= runs[(0.0, 1.0)]["entropy"][0] <= math.log(10)  # mean H(q(y|x))
+    assert runs[(0.0, 0.0)]["recon"] != runs[(1.0, 0.0)]["recon"]  # it trains something
+    assert not {"marginal_entropy", "conditional_entropy"} & set(TrainConfig().to_dict())
+    assert TrainConfig(conditional_entropy=0.5).to_dict()["conditional_entropy"] == 0.5
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"marginal_entropy": -1.0}, "marginal_entropy must be a weight >= 0"),
+    ({"conditional_entropy": float("nan")}, "conditional_entropy must be a weight >= 0"),
     ({"consistency": -1.0}, "consistency must be a weight >= 0"),
     ({"consistency": float("nan")}, "consistency must be a weight >= 0"),
     ({"consistency_shift": 0}, "consistency_shift must be an int of pixels in \\[1, 13\\]"),
