@@ -20,7 +20,7 @@ help:
 	@echo "make pretrained - pack the trained default-mode models for the release (build/pretrained/)"
 	@echo "make hooks   - install the pre-commit hook (ruff, links, clean notebook outputs)"
 	@echo "make release VERSION=x.y.z - tag a release whose links name it (main keeps naming main)"
-	@echo "make clean-checkpoints - delete cached trained models (data/checkpoints)"
+	@echo "make clean-checkpoints - delete cached trained models (AAE_CHECKPOINT_DIR, default data/checkpoints)"
 
 # Reinstall when pyproject.toml changes (new dependency or floor).
 $(STAMP): pyproject.toml
@@ -87,8 +87,10 @@ release: $(STAMP)
 pretrained: $(STAMP)
 	$(BIN)/python -m aae_utils.pretrained pack
 
-clean-checkpoints:
-	rm -rf data/checkpoints
+# Every cached model, where AAE_CHECKPOINT_DIR says (default data/checkpoints/); other files stay.
+clean-checkpoints: $(STAMP)
+	@$(BIN)/python -c 'from aae_utils.checkpoints import clean_checkpoints as c; from aae_utils.config \
+		import default_checkpoint_dir as d; print(f"deleted {len(c())} files of cached models in {d()}")' 
 
 # Static HTML of the course from the stored outputs (nothing is executed): site/_build/html.
 # --all rewrites every page: Sphinx skips a build with no changed page, and with it the copy of

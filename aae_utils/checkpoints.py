@@ -409,3 +409,26 @@ def load_or_train(
         f"Trained {name} in {time.perf_counter() - start:.0f} s; saved to {display_path(path)}."
     )
     return model, history
+
+
+def clean_checkpoints(directory: str | Path | None = None) -> list[Path]:
+    """Delete every cached model (``make clean-checkpoints``): the ``<name>.pt`` / ``<name>.json``
+    pairs, the states of unfinished runs (``<name>.partial.pt``) and the same in the ``fast/`` and
+    ``reproduce/`` subfolders of ``directory`` (default: the default-mode folder of
+    :func:`aae_utils.config.checkpoint_dir`, so ``AAE_CHECKPOINT_DIR`` counts). Other files are
+    left alone, so a mistyped folder loses nothing else. Returns the files deleted."""
+    if directory is None:
+        from .config import default_checkpoint_dir
+
+        directory = default_checkpoint_dir()
+    root = Path(directory)
+    deleted = []
+    for folder in (root, root / "fast", root / "reproduce"):
+        if not folder.is_dir():
+            continue
+        for weights in sorted(folder.glob("*.pt")):  # <name>.pt and <name>.partial.pt
+            for path in (weights, weights.with_suffix(".json")):  # and the manifest of a pair
+                if path.is_file():
+                    path.unlink()
+                    deleted.append(path)
+    return deleted

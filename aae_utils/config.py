@@ -82,13 +82,18 @@ def data_root() -> Path:
     return (REPO_ROOT / "data") if _in_repo() else Path.cwd() / "data"
 
 
-def checkpoint_dir() -> Path:
-    """Folder for cached checkpoints; fast-mode checkpoints live in a ``fast/`` subfolder."""
+def default_checkpoint_dir() -> Path:
+    """Folder for the cached checkpoints of default mode: ``AAE_CHECKPOINT_DIR``, else
+    ``data/checkpoints/`` in a clone (``checkpoints/`` in the working folder outside one)."""
     env = os.environ.get("AAE_CHECKPOINT_DIR")
     if env:
-        base = Path(env).expanduser()
-    else:
-        base = (REPO_ROOT / "data" / "checkpoints") if _in_repo() else Path.cwd() / "checkpoints"
+        return Path(env).expanduser()
+    return (REPO_ROOT / "data" / "checkpoints") if _in_repo() else Path.cwd() / "checkpoints"
+
+
+def checkpoint_dir() -> Path:
+    """Folder for cached checkpoints; fast-mode checkpoints live in a ``fast/`` subfolder."""
+    base = default_checkpoint_dir()
     return base / "fast" if is_fast() else base
 
 

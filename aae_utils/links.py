@@ -41,6 +41,7 @@ _COLAB_BLOCK = re.compile(
     r"# On Colab only:.*?\n    %pip install [^\n]*\n\n", re.S
 )
 _README_BADGES = re.compile(r"(<!-- badges:start -->\n).*?(<!-- badges:end -->)", re.S)
+_HANDOUT = re.compile(r"(<!-- handout:start -->\n).*?(<!-- handout:end -->)", re.S)
 
 
 def _folder(edition: str) -> str:
@@ -152,14 +153,33 @@ def _stamp_readme(path: Path, write: bool) -> bool:
     return new != text
 
 
+def handout() -> str:
+    """The links the instructors' page tells a lecturer to hand out: the student edition."""
+    return (f"[Colab, notebook 00]({colab_url('00_setup.ipynb', 'student')}) (change the file name in\n"
+            f"the address for each lab) and\n[Binder, the whole student edition]"
+            f"({binder_url(edition='student')}).\n")
+
+
+def _stamp_handout(path: Path, write: bool) -> bool:
+    text = path.read_text(encoding="utf-8")
+    if not _HANDOUT.search(text):
+        raise ValueError(f"{path} has no <!-- handout:start --> / <!-- handout:end --> markers")
+    new = _HANDOUT.sub(lambda m: m.group(1) + handout() + m.group(2), text)
+    if new != text and write:
+        atomic_write(path, new)
+    return new != text
+
+
 def stamp(root: Path, *, write: bool = True) -> list[str]:
-    """Bring README's and every notebook's links in line with this module.
+    """Bring README's, the instructors' page's and every notebook's links in line with this module.
 
     Returns the files that changed (or, with ``write=False``, that would change).
     """
     root = Path(root)
     stale = []
     targets = [(root / "README.md", _stamp_readme)]
+    if (root / "site" / "instructors.md").exists():
+        targets.append((root / "site" / "instructors.md", _stamp_handout))
     targets += [(p, _stamp_notebook) for p in sorted((root / "notebooks").glob("*.ipynb"))]
     for path, fn in targets:
         if fn(path, write):

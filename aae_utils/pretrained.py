@@ -271,8 +271,8 @@ def _fetch(name: str, path: Path, base: str, canonical: dict, data: dict | None,
         raise _Unavailable(f"the release at {base} has no model named {name}")
     wanted = config_sha256(canonical)
     if entry["config_sha256"] != wanted:
-        raise _Unavailable(f"the release's {name} was trained with another config (config sha256 "
-                           f"{entry['config_sha256'][:12]}..., this one's {wanted[:12]}...)")
+        raise _Unavailable(f"the release's {name} was trained with other settings than this "
+                           f"notebook's (config hash {entry['config_sha256'][:8]}, here {wanted[:8]})")
     manifest = _file(base, entry["manifest"])
     try:
         recorded = json.loads(manifest)["data"] if data is not None else None

@@ -162,3 +162,19 @@ def test_bad_arguments_are_refused_before_training(tmp_path):
 def test_plain_history_keeps_warnings_and_numbers():
     history, notes = plain_history({"recon": [1.0], "warnings": ["epoch 1: ..."], "seconds": [0.1]})
     assert history == {"recon": [1.0], "warnings": ["epoch 1: ..."], "seconds": [0.1]} and notes == []
+
+
+def test_clean_checkpoints_deletes_models_only(tmp_path, monkeypatch):
+    from aae_utils.checkpoints import clean_checkpoints
+
+    (tmp_path / "fast").mkdir()
+    (tmp_path / "reproduce").mkdir()
+    models = ["a.pt", "a.json", "b.partial.pt", "fast/c.pt", "fast/c.json", "reproduce/d.partial.pt"]
+    kept = ["notes.txt", "e.json", "fast/README.md"]
+    for name in models + kept:
+        (tmp_path / name).write_text("x")
+    monkeypatch.setenv("AAE_CHECKPOINT_DIR", str(tmp_path))
+    deleted = clean_checkpoints()
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in deleted) == sorted(models)
+    assert all((tmp_path / name).exists() for name in kept)
+    assert clean_checkpoints() == []

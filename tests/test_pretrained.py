@@ -271,7 +271,7 @@ FAILURES = {
     "cut midway": (lambda s: s.cut.add("m.pt"),
                    "the download of m.pt was cut off after {half:,} of {n:,} bytes"),
     "other config": (lambda s: _index_with(s, lambda i: i["checkpoints"][0].update(config_sha256="0" * 64)),
-                     "the release's m was trained with another config"),
+                     "the release's m was trained with other settings than this notebook's"),
     "not in the release": (lambda s: _index_with(s, lambda i: i["checkpoints"].pop(0)),
                            "has no model named m"),
     "no index": (lambda s: s.files.pop("index.json"), "there is no index.json at http://127.0.0.1:"),

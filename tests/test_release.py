@@ -59,6 +59,8 @@ def test_the_tag_names_itself_and_main_names_main(released):
     assert f"/blob/v9.9.9/student/notebooks/{name}" in student
     assert "@main" not in tagged and "/blob/main/" not in student
     assert "/v9.9.9?urlpath=lab/tree/notebooks/" in show("v9.9.9:README.md")
+    assert "blob/v9.9.9/student/notebooks/00_setup.ipynb" in show("v9.9.9:site/instructors.md")
+    assert "blob/main/student/notebooks/00_setup.ipynb" in show("HEAD:site/instructors.md")
     head = show(f"HEAD:notebooks/{name}")
     assert "adversarial-autoencoders@main" in head and "v9.9.9" not in head
     assert not _git("status", "--porcelain", "--untracked-files=no", root=released)

@@ -42,6 +42,17 @@ def test_the_committed_student_edition_is_in_step(path, tmp_path):
         f"student/notebooks/{path.name} is out of step with notebooks/{path.name}: run `make student`")
 
 
+def test_handed_out_assignments_open_the_student_edition():
+    from editions import assignment_source
+
+    from aae_utils import links
+
+    path = REPO_ROOT / "notebooks" / "02_vae_kl.ipynb"
+    title = assignment_source(nbformat.read(path, as_version=4), path.name).cells[0].source
+    assert f"]({links.colab_url(path.name, 'student')})" in title
+    assert f"]({links.colab_url(path.name)})" not in title
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_the_student_edition_hides_every_solution(path):
     nb = student_edition(nbformat.read(path, as_version=4))

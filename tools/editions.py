@@ -89,8 +89,9 @@ def _nbgrader(**fields) -> dict:
     return {"schema_version": 3, "task": False, **fields}
 
 
-def assignment_source(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """One instructor notebook as an nbgrader source notebook (a new notebook).
+def assignment_source(nb: nbformat.NotebookNode, name: str | None = None) -> nbformat.NotebookNode:
+    """One instructor notebook as an nbgrader source notebook (a new notebook). With ``name``
+    (its file name), its Colab badge opens the student edition, not the solutions.
 
     Raises:
         ValueError: a solution cell without a check cell after it, or a check cell that holds
@@ -98,6 +99,8 @@ def assignment_source(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """
     nb = nbformat.from_dict(nb)
     nb, _ = ClearOutputPreprocessor().preprocess(nb, {})
+    if name is not None:
+        links.stamp_cells(nb.cells, name, edition="student")
     cells, solutions, checks = [], 0, set()
     for cell in nb.cells:
         if SOLUTION_TAG in cell.metadata.get("tags", []):
@@ -158,7 +161,7 @@ def write_assignments(out: Path, notebooks: Path = REPO / "notebooks") -> list[P
         if not has_exercises(nbformat.read(path, as_version=4)):
             continue  # nothing to grade
         dest = out / "source" / path.stem / path.name
-        _write_notebook(dest, assignment_source(nbformat.read(path, as_version=4)))
+        _write_notebook(dest, assignment_source(nbformat.read(path, as_version=4), path.name))
         written.append(dest)
     atomic_write(out / "nbgrader_config.py", NBGRADER_CONFIG)
     return written

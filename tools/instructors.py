@@ -83,8 +83,33 @@ def exercise_block() -> list[str]:
     return lines
 
 
+def own_run_block(records: list[dict]) -> list[str]:
+    """How long a full-length run of ``bench/reproduce.py`` took, from its finished one-thread
+    records: for each experiment, the range of wall times at its most recorded length."""
+    names = {"cluster": "clustering", "semi": "semi-supervised"}
+    spans = []
+    for experiment, name in names.items():
+        groups: dict[int, list[float]] = {}
+        for r in records:
+            if r.get("experiment") == experiment and not r.get("partial") and r.get("threads") == 1:
+                groups.setdefault(r["epochs"], []).append(r["wall_s"] / 60)
+        if groups:
+            epochs = max(groups, key=lambda e: (len(groups[e]), e))
+            low, high = min(groups[epochs]), max(groups[epochs])
+            spans.append((name, epochs, f"{low:.0f} to {high:.0f} minutes"))
+    if not spans:
+        raise ValueError("no finished one-thread run in bench/results; run python bench/reproduce.py")
+    (name, epochs, span), *rest = spans
+    text = f"on one CPU core a recorded {name} run of {epochs} epochs took {span}"
+    text += "".join(f", a {n} run of {e} epochs {s}" for n, e, s in rest)
+    return [f"A student's own full-length run (notebook 09, `bench/reproduce.py`) is not a lab's "
+            f"work: {text}. Start it at the beginning of lab 9, or on a GPU."]
+
+
 def blocks() -> dict[str, list[str]]:
-    return {"time": time_block(json.loads(COURSE_TIME.read_text())), "exercises": exercise_block()}
+    records = [json.loads(p.read_text()) for p in sorted(COURSE_TIME.parent.glob("reproduce-*.json"))]
+    return {"time": time_block(json.loads(COURSE_TIME.read_text())), "exercises": exercise_block(),
+            "own-run": own_run_block(records)}
 
 
 def render(text: str, generated: dict[str, list[str]]) -> str:

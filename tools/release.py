@@ -4,7 +4,8 @@ Links on ``main`` name ``main`` (:data:`aae_utils.links.REF`), a ref every clone
 gives learners links that never move: this script
 
 1. sets the version (``pyproject.toml``, ``aae_utils.__version__``) and ``REF = "vx.y.z"``,
-   re-stamps README and every notebook (``aae_utils.links``) and rewrites the student edition
+   re-stamps README, the instructors' page and every notebook (``aae_utils.links``) and
+   rewrites the student edition
    (its badges open the student edition at the tag);
 2. checks that every badge, install line and student notebook names the tag, commits
    ("Release vx.y.z") and tags that commit ``vx.y.z`` (annotated);
@@ -12,7 +13,8 @@ gives learners links that never move: this script
 4. checks the tag: its README, notebooks and student edition name the tag.
 
 Then push both: ``git push origin main vx.y.z``, and attach the pretrained models to the
-GitHub release of the tag (``make pretrained``; README, "Pretrained models").
+GitHub release of the tag (``make pretrained``; ``site/instructors.md``, "Starting a lab
+without training").
 
 Refused, changing nothing: a version that is not ``x.y.z``, a tag that exists, uncommitted
 changes to tracked files, a branch other than ``main`` (``--branch`` to override).
@@ -74,8 +76,9 @@ def _stamp(ref: str, version: str | None = None) -> None:
 def names_only(ref: str, treeish: str | None = None) -> list[str]:
     """The files (README, notebooks, student edition) whose links name another ref than ``ref``,
     in the working tree or, with ``treeish``, in that commit."""
-    files = ["README.md"] + [f"{folder}/{p.name}" for folder in ("notebooks", "student/notebooks")
-                             for p in sorted((REPO / folder).glob("*.ipynb"))]
+    files = ["README.md", "site/instructors.md"] + [
+        f"{folder}/{p.name}" for folder in ("notebooks", "student/notebooks")
+        for p in sorted((REPO / folder).glob("*.ipynb"))]
     wrong = []
     for name in files:
         text = (_git("show", f"{treeish}:{name}") if treeish else
@@ -105,13 +108,14 @@ def release(version: str, branch: str = "main") -> str:
         wrong = names_only(tag)
         if wrong:
             raise ReleaseError("after stamping, links still name another ref: " + "; ".join(wrong))
-        _git("add", "-A", "README.md", "pyproject.toml", "aae_utils", "notebooks", "student/notebooks")
+        _git("add", "-A", "README.md", "site/instructors.md", "pyproject.toml", "aae_utils", "notebooks",
+             "student/notebooks")
         _git("commit", "-q", "-m", f"Release {tag}",
              "-m", f"Every badge and the Colab install line name {tag}; main names main again "
                    "in the next commit.")
         _git("tag", "-a", tag, "-m", f"Release {tag}")
         _stamp("main")
-        _git("add", "-A", "README.md", "aae_utils", "notebooks", "student/notebooks")
+        _git("add", "-A", "README.md", "site/instructors.md", "aae_utils", "notebooks", "student/notebooks")
         _git("commit", "-q", "-m", f"Links name main again after {tag}",
              "-m", f"The release commit is tagged {tag}; main's badges open main.")
     except BaseException:
