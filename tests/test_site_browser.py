@@ -125,32 +125,39 @@ def test_page_needs_nothing_from_the_network(open_offline, artefacts, name):
     assert not broken_fonts, f"{name}: fonts failed to load: {broken_fonts}"
 
 
-def test_math_is_typeset_offline(open_offline, artefacts):
-    visit = open_offline("03_adversarial_autoencoder")
+@pytest.mark.parametrize("name", ["02_vae_kl", "03_adversarial_autoencoder"])
+def test_math_is_typeset_offline(open_offline, artefacts, name):
+    visit = open_offline(name)
     visit.typeset()
     page = visit.page
     math = page.evaluate("""() => {
         const all = [...document.querySelectorAll('.bd-article .math')];
+        const wide = [...document.querySelectorAll('.bd-article mjx-container[display="true"]')]
+            .filter(e => e.scrollWidth > e.clientWidth + 2).map(e => e.textContent.slice(0, 40));
         return {count: all.length,
                 typeset: all.filter(e => e.querySelector('mjx-container')).length,
-                errors: document.querySelectorAll('mjx-merror').length}
+                errors: document.querySelectorAll('mjx-merror').length, wide: wide}
     }""")
-    # The article's prose: code cells may hold backslashes of their own.
+    # The article's prose: code cells may hold backslashes of their own. Raw TeX is a \( or \[
+    # left for MathJax, or a TeX command that markdown kept as text (a "$" math span that a
+    # stray list item broke, say).
     raw = page.evaluate("""() => {
         const article = document.querySelector('.bd-article').cloneNode(true);
-        article.querySelectorAll('pre, mjx-container').forEach(e => e.remove());
+        article.querySelectorAll('pre, code, mjx-container').forEach(e => e.remove());
         const text = article.textContent;
-        return {inline: text.split('\\\\(').length - 1, display: text.split('\\\\[').length - 1}
+        return {inline: text.split('\\\\(').length - 1, display: text.split('\\\\[').length - 1,
+                commands: (text.match(/\\\\(frac|tfrac|big|mathrm|log|mid|phi)\\b/g) || []).length}
     }""")
     display = page.locator(".bd-article div.math").first
     display.scroll_into_view_if_needed()
     page.evaluate("() => window.scrollBy(0, -250)")  # the prose before the equation too
-    page.screenshot(path=str(artefacts / "03-math.png"))
+    page.screenshot(path=str(artefacts / f"{name[:2]}-math.png"))
 
-    assert math["count"] >= 20, f"notebook 03 should have plenty of math, found {math}"
+    assert math["count"] >= 20, f"{name} should have plenty of math, found {math}"
     assert math["typeset"] == math["count"], f"untypeset math elements: {math}"
     assert math["errors"] == 0, f"MathJax reported {math['errors']} TeX errors"
-    assert raw == {"inline": 0, "display": 0}, f"raw TeX left in the page: {raw}"
+    assert raw == {"inline": 0, "display": 0, "commands": 0}, f"raw TeX left in the page: {raw}"
+    assert not math["wide"], f"{name}: displayed equations wider than the page: {math['wide']}"
     assert not visit.blocked
 
 
