@@ -446,3 +446,48 @@ def summary_table(runs: list[dict], names: list[str], marked: tuple[str, ...] = 
             else:
                 lines.append(f"| {PAPER_SETTING[name]} | {paper} | {ours} | {where} |")
     return lines
+
+
+def terms_table(runs: list[dict], name: str, terms: dict[str, tuple[str, ...]],
+                seeds: tuple[int, ...] | None = None) -> list[str]:
+    """Markdown rows of an ablation: for each entry of ``terms`` (a row label and the ``--set``
+    changes its runs carry, as :func:`run_overrides` gives them, sorted), the recorded runs of
+    recipe ``name`` with exactly those changes: test error by the paper's rule and by the
+    majority rule, clusters in use on the test set, and which runs (mean ± std over seeds where
+    there are several finished runs); ``seeds`` keeps only those seeds' runs. A run cut short
+    is shown as such, never averaged in.
+
+    Raises:
+        ValueError: a label whose changes no run of ``name`` carries.
+    """
+    lines = ["| terms | error, paper's rule (%) | majority rule (%) | clusters used | runs |",
+             "|---|---|---|---|---|"]
+    for label, changes in terms.items():
+        group = [r for r in runs if r["recipe"] == name and run_overrides(r) == tuple(sorted(changes))
+                 and (seeds is None or r["seed"] in seeds)]
+        if not group:
+            raise ValueError(f"no run of {name} with {changes or 'the recipe as it is'}; "
+                             "run bench/reproduce.py with those --set changes")
+        finished = [r for r in group if not r.get("partial")]
+        shown = finished or group[:1]
+
+        def cell(values: list[float], digits: int = 2) -> str:
+            if len(values) < 2:
+                return f"{values[0]:.{digits}f}"
+            m = sum(values) / len(values)
+            s = (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+            return f"{m:.{digits}f} ± {s:.{digits}f}"
+
+        h = [r["history"] for r in shown]
+        paper = cell([100 * r["final_test_error"] for r in shown])
+        majority = cell([100 * x["test_error_majority"][-1] for x in h])
+        used = cell([x["clusters_used"][-1] for x in h], 0)
+        r0 = shown[0]
+        if finished:
+            listed = ", ".join(str(r["seed"]) for r in finished)
+            which = f"seed{'s' if len(finished) > 1 else ''} {listed}, {r0['epochs']} epochs"
+        else:
+            which = (f"seed {r0['seed']}, stopped after {len(h[0]['test_error'])} of "
+                     f"{r0['epochs']} epochs")
+        lines.append(f"| {label} | {paper} | {majority} | {used} | {which} |")
+    return lines
