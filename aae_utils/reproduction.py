@@ -406,11 +406,11 @@ def _best_group(runs: list[dict], name: str, changed: tuple[str, ...]) -> list[d
     return groups[max(groups, key=lambda epochs: (len(groups[epochs]), epochs))]
 
 
-def summary_table(runs: list[dict], names: list[str], marked: tuple[str, ...] = ()) -> list[str]:
+def summary_table(runs: list[dict], names: list[str], marked: tuple = ()) -> list[str]:
     """Markdown rows, one per paper result: the paper's error beside the mean ± std (sample) of
     the course's recipe over its finished runs of one length (the length with the most runs), and
-    one row per ``marked`` variant (a ``--set`` change such as ``"train.consistency=1.0"``) that
-    was recorded for that result, marked as not the paper's method.
+    one row per ``marked`` variant (a ``--set`` change such as ``"train.consistency=1.0"``, or a
+    tuple of them) that was recorded for that result, marked as not the paper's method.
 
     The compact form of :func:`paper_table` for notebooks 06 and 07; notebook 09 shows every run.
 
@@ -424,7 +424,7 @@ def summary_table(runs: list[dict], names: list[str], marked: tuple[str, ...] = 
     for name in names:
         mean, std = PAPER_ERRORS[name]
         paper = f"{mean:.2f} ± {std:.2f}"
-        for changed in ((), *((m,) for m in marked)):
+        for changed in ((), *(tuple(sorted((m,) if isinstance(m, str) else m)) for m in marked)):
             group = _best_group(runs, name, changed)
             if not group:
                 if not changed:
@@ -441,8 +441,8 @@ def summary_table(runs: list[dict], names: list[str], marked: tuple[str, ...] = 
             where = (f"{count} of {group[0]['epochs']} epochs, {'/'.join(devices)} "
                      f"(paper: {PAPER_EPOCHS[name]}, as quoted)")
             if changed:
-                lines.append(f"| {PAPER_SETTING[name]}, with {changed[0]} (marked: not the paper's "
-                             f"method) | | {ours} | {where} |")
+                lines.append(f"| {PAPER_SETTING[name]}, with {', '.join(changed)} (marked: not the "
+                             f"paper's method) | | {ours} | {where} |")
             else:
                 lines.append(f"| {PAPER_SETTING[name]} | {paper} | {ours} | {where} |")
     return lines

@@ -257,3 +257,17 @@ def test_terms_table_rows_by_added_terms():
     assert terms_table(runs, "cluster-30", {"recipe": paper}, seeds=(1,))[2].startswith("| recipe | 24.00 |")
     with pytest.raises(ValueError, match="no run of cluster-30 with"):
         terms_table(runs, "cluster-30", {"other": ("train.lr=1",)})
+
+
+def test_summary_table_marks_a_variant_of_several_changes():
+    from aae_utils.reproduction import summary_table
+
+    runs = []
+    for seed, err, changes in ((0, 0.2, []), (0, 0.15, ["b=1", "a=2"])):
+        r = _run("cluster-30", err)
+        r.update(seed=seed, settings={"preset": "paper", "overrides": changes})
+        runs.append(r)
+    paper = "the paper's settings (--paper)"
+    rows = summary_table(runs, ["cluster-30"], marked=((paper, "a=2", "b=1"),))
+    assert rows[-1].startswith(f"| MNIST, 30 clusters, no labels, with {paper}, a=2, b=1 (marked: not the "
+                               "paper's method) | | 15.00 |")
