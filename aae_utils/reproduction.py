@@ -399,7 +399,7 @@ def _best_group(runs: list[dict], name: str, changed: tuple[str, ...]) -> list[d
     that has the most of them (the longest among equals)."""
     groups: dict[int, list[dict]] = {}
     for r in runs:
-        if r["recipe"] == name and not r.get("partial") and run_overrides(r) == changed:
+        if r["recipe"] == name and not r.get("partial") and sorted(run_overrides(r)) == sorted(changed):
             groups.setdefault(r["epochs"], []).append(r)
     if not groups:
         return []
@@ -424,7 +424,7 @@ def summary_table(runs: list[dict], names: list[str], marked: tuple = ()) -> lis
     for name in names:
         mean, std = PAPER_ERRORS[name]
         paper = f"{mean:.2f} ± {std:.2f}"
-        for changed in ((), *(tuple(sorted((m,) if isinstance(m, str) else m)) for m in marked)):
+        for changed in ((), *(((m,) if isinstance(m, str) else tuple(m)) for m in marked)):
             group = _best_group(runs, name, changed)
             if not group:
                 if not changed:
@@ -463,7 +463,7 @@ def terms_table(runs: list[dict], name: str, terms: dict[str, tuple[str, ...]],
     lines = ["| terms | error, paper's rule (%) | majority rule (%) | clusters used | runs |",
              "|---|---|---|---|---|"]
     for label, changes in terms.items():
-        group = [r for r in runs if r["recipe"] == name and run_overrides(r) == tuple(sorted(changes))
+        group = [r for r in runs if r["recipe"] == name and sorted(run_overrides(r)) == sorted(changes)
                  and (seeds is None or r["seed"] in seeds)]
         if not group:
             raise ValueError(f"no run of {name} with {changes or 'the recipe as it is'}; "
