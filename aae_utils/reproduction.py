@@ -453,15 +453,16 @@ def terms_table(runs: list[dict], name: str, terms: dict[str, tuple[str, ...]],
     """Markdown rows of an ablation: for each entry of ``terms`` (a row label and the ``--set``
     changes its runs carry, as :func:`run_overrides` gives them, sorted), the recorded runs of
     recipe ``name`` with exactly those changes: test error by the paper's rule and by the
-    majority rule, clusters in use on the test set, and which runs (mean ± std over seeds where
+    majority rule, clusters in use on the test set, the mean largest :math:`q(y|x)` (confidence)
+    where logged, and which runs (mean ± std over seeds where
     there are several finished runs); ``seeds`` keeps only those seeds' runs. A run cut short
     is shown as such, never averaged in.
 
     Raises:
         ValueError: a label whose changes no run of ``name`` carries.
     """
-    lines = ["| terms | error, paper's rule (%) | majority rule (%) | clusters used | runs |",
-             "|---|---|---|---|---|"]
+    lines = ["| terms | error, paper's rule (%) | majority rule (%) | clusters used | confidence | runs |",
+             "|---|---|---|---|---|---|"]
     for label, changes in terms.items():
         group = [r for r in runs if r["recipe"] == name and sorted(run_overrides(r)) == sorted(changes)
                  and (seeds is None or r["seed"] in seeds)]
@@ -482,6 +483,7 @@ def terms_table(runs: list[dict], name: str, terms: dict[str, tuple[str, ...]],
         paper = cell([100 * r["final_test_error"] for r in shown])
         majority = cell([100 * x["test_error_majority"][-1] for x in h])
         used = cell([x["clusters_used"][-1] for x in h], 0)
+        sure = cell([x["confidence"][-1] for x in h]) if all("confidence" in x for x in h) else "not logged"
         r0 = shown[0]
         if finished:
             listed = ", ".join(str(r["seed"]) for r in finished)
@@ -489,5 +491,5 @@ def terms_table(runs: list[dict], name: str, terms: dict[str, tuple[str, ...]],
         else:
             which = (f"seed {r0['seed']}, stopped after {len(h[0]['test_error'])} of "
                      f"{r0['epochs']} epochs")
-        lines.append(f"| {label} | {paper} | {majority} | {used} | {which} |")
+        lines.append(f"| {label} | {paper} | {majority} | {used} | {sure} | {which} |")
     return lines

@@ -239,7 +239,8 @@ def test_terms_table_rows_by_added_terms():
     from aae_utils.reproduction import terms_table
 
     def run(seed, err, majority, used, changes=(), partial=False, evaluated=2):
-        r = _run("cluster-30", err, test_error_majority=[0.5, majority], clusters_used=[30, used])
+        r = _run("cluster-30", err, test_error_majority=[0.5, majority], clusters_used=[30, used],
+                 confidence=[0.5, 0.9])
         r["history"]["test_error"] = [0.5] * (evaluated - 1) + [err]
         r.update(seed=seed, partial=partial, settings={"preset": "paper", "overrides": list(changes)})
         return r
@@ -249,11 +250,12 @@ def test_terms_table_rows_by_added_terms():
             run(0, 0.17, 0.16, 19, cons), run(0, 0.60, 0.55, 24, cons + ("x=1",), partial=True)]
     # The runs above are marked as --paper runs so that their --set changes are what they recorded.
     paper = ("the paper's settings (--paper)",)
+    del runs[1]["history"]["confidence"]  # an older run that did not log it
     rows = terms_table(runs, "cluster-30", {"recipe": paper, "+ consistency": paper + cons,
                                              "+ both": paper + cons + ("x=1",)})
-    assert rows[2] == "| recipe | 22.00 ± 2.83 | 19.00 ± 1.41 | 29 ± 1 | seeds 0, 1, 20 epochs |"
-    assert rows[3] == "| + consistency | 17.00 | 16.00 | 19 | seed 0, 20 epochs |"
-    assert rows[4] == "| + both | 60.00 | 55.00 | 24 | seed 0, stopped after 2 of 20 epochs |"
+    assert rows[2] == "| recipe | 22.00 ± 2.83 | 19.00 ± 1.41 | 29 ± 1 | not logged | seeds 0, 1, 20 epochs |"
+    assert rows[3] == "| + consistency | 17.00 | 16.00 | 19 | 0.90 | seed 0, 20 epochs |"
+    assert rows[4] == "| + both | 60.00 | 55.00 | 24 | 0.90 | seed 0, stopped after 2 of 20 epochs |"
     assert terms_table(runs, "cluster-30", {"recipe": paper}, seeds=(1,))[2].startswith("| recipe | 24.00 |")
     with pytest.raises(ValueError, match="no run of cluster-30 with"):
         terms_table(runs, "cluster-30", {"other": ("train.lr=1",)})
