@@ -489,7 +489,7 @@ def terms_table(runs: list[dict], name: str, terms: dict[str, tuple[str, ...]],
             listed = ", ".join(str(r["seed"]) for r in finished)
             which = f"seed{'s' if len(finished) > 1 else ''} {listed}, {r0['epochs']} epochs"
         else:
-            which = (f"seed {r0['seed']}, stopped after {len(h[0]['test_error'])} of "
+            which = (f"seed {r0['seed']}, unfinished: {len(h[0]['test_error'])} of "
                      f"{r0['epochs']} epochs")
         lines.append(f"| {label} | {paper} | {majority} | {used} | {sure} | {which} |")
     return lines

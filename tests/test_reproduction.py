@@ -255,7 +255,7 @@ def test_terms_table_rows_by_added_terms():
                                              "+ both": paper + cons + ("x=1",)})
     assert rows[2] == "| recipe | 22.00 ± 2.83 | 19.00 ± 1.41 | 29 ± 1 | not logged | seeds 0, 1, 20 epochs |"
     assert rows[3] == "| + consistency | 17.00 | 16.00 | 19 | 0.90 | seed 0, 20 epochs |"
-    assert rows[4] == "| + both | 60.00 | 55.00 | 24 | 0.90 | seed 0, stopped after 2 of 20 epochs |"
+    assert rows[4] == "| + both | 60.00 | 55.00 | 24 | 0.90 | seed 0, unfinished: 2 of 20 epochs |"
     assert terms_table(runs, "cluster-30", {"recipe": paper}, seeds=(1,))[2].startswith("| recipe | 24.00 |")
     with pytest.raises(ValueError, match="no run of cluster-30 with"):
         terms_table(runs, "cluster-30", {"other": ("train.lr=1",)})
