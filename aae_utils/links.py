@@ -40,8 +40,6 @@ _BADGE_LINE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)\n?", re.M)
 _COLAB_BLOCK = re.compile(
     r"# On Colab only:.*?\n    %pip install [^\n]*\n\n", re.S
 )
-_README_BADGES = re.compile(r"(<!-- badges:start -->\n).*?(<!-- badges:end -->)", re.S)
-_HANDOUT = re.compile(r"(<!-- handout:start -->\n).*?(<!-- handout:end -->)", re.S)
 
 
 def _folder(edition: str) -> str:
@@ -143,14 +141,20 @@ def _readme_badges() -> str:
             f"{colab_badge('00_setup.ipynb', 'student')}\n")
 
 
-def _stamp_readme(path: Path, write: bool) -> bool:
+def _stamp_block(path: Path, write: bool, name: str, body: str) -> bool:
+    """Replace what lies between ``<!-- name:start -->`` and ``<!-- name:end -->`` in ``path``."""
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
     text = path.read_text(encoding="utf-8")
-    if not _README_BADGES.search(text):
-        raise ValueError(f"{path} has no <!-- badges:start --> / <!-- badges:end --> markers")
-    new = _README_BADGES.sub(lambda m: m.group(1) + _readme_badges() + m.group(2), text)
+    if not pattern.search(text):
+        raise ValueError(f"{path} has no <!-- {name}:start --> / <!-- {name}:end --> markers")
+    new = pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
     if new != text and write:
         atomic_write(path, new)
     return new != text
+
+
+def _stamp_readme(path: Path, write: bool) -> bool:
+    return _stamp_block(path, write, "badges", _readme_badges())
 
 
 def handout() -> str:
@@ -161,13 +165,7 @@ def handout() -> str:
 
 
 def _stamp_handout(path: Path, write: bool) -> bool:
-    text = path.read_text(encoding="utf-8")
-    if not _HANDOUT.search(text):
-        raise ValueError(f"{path} has no <!-- handout:start --> / <!-- handout:end --> markers")
-    new = _HANDOUT.sub(lambda m: m.group(1) + handout() + m.group(2), text)
-    if new != text and write:
-        atomic_write(path, new)
-    return new != text
+    return _stamp_block(path, write, "handout", handout())
 
 
 def stamp(root: Path, *, write: bool = True) -> list[str]:
