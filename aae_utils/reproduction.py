@@ -455,7 +455,8 @@ def terms_table(runs: list[dict], name: str, terms: dict[str, tuple[str, ...]],
     recipe ``name`` with exactly those changes: test error by the paper's rule and by the
     majority rule, clusters in use on the test set, the mean largest :math:`q(y|x)` (confidence)
     where logged, and which runs (mean ± std over seeds where
-    there are several finished runs); ``seeds`` keeps only those seeds' runs. A run cut short
+    there are several finished runs, one value where they all agree); ``seeds`` keeps only those
+    seeds' runs. A run cut short
     is shown as such, never averaged in.
 
     Raises:
@@ -473,7 +474,7 @@ def terms_table(runs: list[dict], name: str, terms: dict[str, tuple[str, ...]],
         shown = finished or group[:1]
 
         def cell(values: list[float], digits: int = 2) -> str:
-            if len(values) < 2:
+            if len(set(values)) == 1:  # one run, or every run the same (30 clusters in use)
                 return f"{values[0]:.{digits}f}"
             m = sum(values) / len(values)
             s = (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5

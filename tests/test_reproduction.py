@@ -259,6 +259,8 @@ def test_terms_table_rows_by_added_terms():
     assert terms_table(runs, "cluster-30", {"recipe": paper}, seeds=(1,))[2].startswith("| recipe | 24.00 |")
     with pytest.raises(ValueError, match="no run of cluster-30 with"):
         terms_table(runs, "cluster-30", {"other": ("train.lr=1",)})
+    runs[1]["history"]["clusters_used"][-1] = 30  # every seed uses all 30: one number, no "± 0"
+    assert "| 30 | not logged |" in terms_table(runs, "cluster-30", {"recipe": paper})[2]
 
 
 def test_summary_table_marks_a_variant_of_several_changes():
