@@ -26,3 +26,26 @@ def test_relative_links_open_what_they_name(page):
     missing = [target for target in LINK.findall(path.read_text())
                if not (path.parent / target.split("#")[0]).exists()]
     assert not missing, f"{page} links to files that do not exist: {missing}"
+
+
+#: The teaching notebooks' prose budget: about what d2l or the UvA notebooks spend on this much
+#: material. Notebook 09 is the reproduction appendix and is not counted.
+PROSE_TOTAL, PROSE_EACH = 15_000, 2_300
+
+
+def _markdown_words(path) -> int:
+    import json
+
+    cells = json.loads(path.read_text())["cells"]
+    return sum(len("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+
+
+def test_the_teaching_notebooks_keep_to_their_prose_budget():
+    teaching = [p for p in NOTEBOOKS if not p.name.startswith("09")]
+    words = {p.name: _markdown_words(p) for p in teaching}
+    over = {name: n for name, n in words.items() if n > PROSE_EACH}
+    assert not over, f"notebooks over {PROSE_EACH} words of markdown: {over}; say less, or move run " \
+                     "logs and caveats to notebook 09"
+    assert sum(words.values()) <= PROSE_TOTAL, (
+        f"notebooks 00-08 hold {sum(words.values())} words of markdown, over the {PROSE_TOTAL} budget; "
+        "cut before adding")
