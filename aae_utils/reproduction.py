@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from itertools import groupby
 from pathlib import Path
+from statistics import fmean, stdev
 
 from .config import REPO_ROOT, _in_repo
 from .writes import atomic_write
@@ -269,9 +270,7 @@ def summarise(runs: list[dict]) -> dict[tuple, tuple[float, float, int]]:
     for key, errors in groups.items():
         if len(errors) < 2:
             continue
-        mean = sum(errors) / len(errors)
-        std = (sum((e - mean) ** 2 for e in errors) / (len(errors) - 1)) ** 0.5
-        out[key] = (mean, std, len(errors))
+        out[key] = (fmean(errors), stdev(errors), len(errors))
     return out
 
 
@@ -431,11 +430,9 @@ def summary_table(runs: list[dict], names: list[str], marked: tuple = ()) -> lis
                     lines.append(f"| {PAPER_SETTING[name]} | {paper} | not run yet | |")
                 continue
             errors = [100 * r["final_test_error"] for r in group]
-            m = sum(errors) / len(errors)
-            ours = f"{m:.2f}"
+            ours = f"{fmean(errors):.2f}"
             if len(errors) > 1:
-                s = (sum((e - m) ** 2 for e in errors) / (len(errors) - 1)) ** 0.5
-                ours += f" ± {s:.2f}"
+                ours += f" ± {stdev(errors):.2f}"
             devices = sorted({r["device"] for r in group})
             count = f"{len(group)} run{'s' if len(group) > 1 else ''}"
             where = (f"{count} of {group[0]['epochs']} epochs, {'/'.join(devices)} "
@@ -454,10 +451,9 @@ def terms_table(runs: list[dict], name: str, terms: dict[str, tuple[str, ...]],
     changes its runs carry, as :func:`run_overrides` gives them, sorted), the recorded runs of
     recipe ``name`` with exactly those changes: test error by the paper's rule and by the
     majority rule, clusters in use on the test set, the mean largest :math:`q(y|x)` (confidence)
-    where logged, and which runs (mean ± std over seeds where
-    there are several finished runs, one value where they all agree); ``seeds`` keeps only those
-    seeds' runs. A run cut short
-    is shown as such, never averaged in.
+    where logged, and which runs (mean ± sample std over seeds where there are several finished
+    runs, one value where they all agree); ``seeds`` keeps only those seeds' runs. A run cut
+    short is shown as such, never averaged in.
 
     Raises:
         ValueError: a label whose changes no run of ``name`` carries.
@@ -476,9 +472,7 @@ def terms_table(runs: list[dict], name: str, terms: dict[str, tuple[str, ...]],
         def cell(values: list[float], digits: int = 2) -> str:
             if len(set(values)) == 1:  # one run, or every run the same (30 clusters in use)
                 return f"{values[0]:.{digits}f}"
-            m = sum(values) / len(values)
-            s = (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-            return f"{m:.{digits}f} ± {s:.{digits}f}"
+            return f"{fmean(values):.{digits}f} ± {stdev(values):.{digits}f}"
 
         h = [r["history"] for r in shown]
         paper = cell([100 * r["final_test_error"] for r in shown])

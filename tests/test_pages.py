@@ -1,5 +1,6 @@
 """README is a front page for learners and instructors; the rest lives where its readers look."""
 
+import json
 import re
 
 import pytest
@@ -34,8 +35,6 @@ PROSE_TOTAL, PROSE_EACH = 15_000, 2_300
 
 
 def _markdown_words(path) -> int:
-    import json
-
     cells = json.loads(path.read_text())["cells"]
     return sum(len("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
 
